@@ -1,0 +1,519 @@
+/**
+ * Runs a workflow once per item, several at a time, each on its own credential when a pool is
+ * provided; isolates failures, retries, times out, and shuts down gracefully.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import type * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { type Credential, CredentialPool, type CredentialPoolShape } from "./CredentialPool.js"
+import { sanitizeIdentifier, type WorkflowId } from "./Identifier.js"
+import { Output } from "./Output.js"
+import { ProgressStats } from "./ProgressStats.js"
+import { isRateLimited, RateLimited } from "./RateLimited.js"
+import { type JournalError, type OpenedRun, RunJournal, type RunJournalShape } from "./RunJournal.js"
+import { CredentialUse, RunSummary } from "./RunSummary.js"
+import * as Shutdown from "./Shutdown.js"
+import { type ItemStatus, WorkflowResult } from "./WorkflowResult.js"
+
+/**
+ * What a workflow is given for one start of one item.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WorkflowContext {
+  readonly id: WorkflowId
+  /** 1 for the first start of the item; counts every start, rate-limit restarts included. */
+  readonly attempt: number
+  /** The leased credential, when a `CredentialPool` is provided. */
+  readonly credential: Option.Option<Credential>
+  readonly runId: string
+  /** Completes when a graceful shutdown begins: checkpoint and stop. */
+  readonly stopping: Effect.Effect<void>
+  /** Completes when the shutdown is forced: stop at once. */
+  readonly forced: Effect.Effect<void>
+}
+
+/**
+ * A workflow: the work for one item. Fail with {@link RateLimited} to have the credential cooled
+ * and the item restarted on another; any other failure is a failed attempt.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Workflow<E, R> = (context: WorkflowContext) => Effect.Effect<unknown, E, R>
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  /** Items in flight. @default 3 */
+  readonly concurrency?: number | undefined
+  /** Cap on `concurrency`; a larger request is capped with a warning. @default 10 */
+  readonly maxParallel?: number | undefined
+  /** Extra attempts for a failed item (rate limits never count). @default 0 */
+  readonly retries?: number | undefined
+  /** First delay of the exponential, jittered backoff between failed attempts. @default "1 second" */
+  readonly retryDelay?: Duration.DurationInput | undefined
+  /** Limit for each start of an item; past it the start is interrupted and counts as failed. @default none */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** How long running items may go on after a shutdown begins. @default "5 seconds" */
+  readonly grace?: Duration.DurationInput | undefined
+  /** Shutdown requests (e.g. from signals). Interrupting `run` also starts a graceful shutdown. */
+  readonly shutdown?: Shutdown.Shutdown | undefined
+  /** Keep one `WorkflowResult` per item in the summary; `false` keeps counters only. @default true */
+  readonly keepResults?: boolean | undefined
+  /** The run's identity in the `RunJournal` (when one is provided): items it finished are skipped. @default a new id */
+  readonly runId?: string | undefined
+  /** A human description of the run, for the journal. */
+  readonly description?: string | undefined
+  /** Forget the journal's memory of this run first. @default false */
+  readonly fresh?: boolean | undefined
+  /** Cooldown and restart delay for a {@link RateLimited} without retry-after when no pool is provided. @default "60 seconds" */
+  readonly backoff?: Duration.DurationInput | undefined
+}
+
+/**
+ * Something that happened in a run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CoordinatorEvent = Data.TaggedEnum<{
+  RunStarted: { readonly runId: string; readonly concurrency: number; readonly total: Option.Option<number> }
+  ItemStarted: { readonly id: string; readonly attempt: number; readonly label: Option.Option<string> }
+  ItemRateLimited: {
+    readonly id: string
+    readonly attempt: number
+    readonly label: Option.Option<string>
+    readonly retryAfter: Option.Option<Duration.Duration>
+  }
+  ItemRetrying: { readonly id: string; readonly attempt: number; readonly error: string }
+  ItemFinished: { readonly result: WorkflowResult }
+  ShutdownStarted: { readonly running: number; readonly grace: Duration.Duration }
+  ShutdownForced: {}
+  RunFinished: { readonly summary: RunSummary }
+}>
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const CoordinatorEvent = Data.taggedEnum<CoordinatorEvent>()
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ParallelCoordinatorShape {
+  /**
+   * Runs `workflow` for every item and returns the summary. One item's failure never stops the
+   * others. Interrupting the returned effect starts a graceful shutdown and waits for it. Fails
+   * only when the item stream fails, or when a provided `RunJournal` cannot open the run (for
+   * example because another runner holds it).
+   */
+  readonly run: <E, R, EI = never, RI = never>(
+    items: Iterable<string> | Stream.Stream<string, EI, RI>,
+    workflow: Workflow<E, R>,
+    options?: RunOptions
+  ) => Effect.Effect<RunSummary, EI | JournalError, R | RI>
+  /** Subscribes to events for the life of the scope. */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<CoordinatorEvent>, never, Scope.Scope>
+  /** The events as a stream (subscribes when the stream starts). */
+  readonly events: Stream.Stream<CoordinatorEvent>
+}
+
+/** The end of a start cut short by a shutdown: the item is reported `interrupted`. */
+class Stopped extends Data.TaggedError("Stopped")<{}> {}
+
+class TimedOut extends Data.TaggedError("TimedOut")<{ readonly after: Duration.Duration }> {
+  override get message() {
+    return `timed out after ${Duration.format(this.after)}`
+  }
+}
+
+const DEFAULT_CONCURRENCY = 3
+const DEFAULT_MAX_PARALLEL = 10
+const MAX_RATE_LIMIT_RESTARTS = 20
+
+const describeCause = (cause: Cause.Cause<unknown>): string =>
+  Option.match(Cause.failureOption(cause), {
+    onSome: (error) =>
+      error instanceof Error || (typeof error === "object" && error !== null && "message" in error)
+        ? String((error as { message: unknown }).message)
+        : String(error),
+    onNone: () => Cause.pretty(cause).split("\n")[0] ?? "defect"
+  })
+
+const wholeNumber = (name: string, value: number | undefined, fallback: number, min: number) => {
+  const n = value ?? fallback
+  return Number.isInteger(n) && n >= min
+    ? Effect.succeed(n)
+    : Effect.dieMessage(`ParallelCoordinator: ${name} must be a whole number of at least ${min}, received ${String(value)}`)
+}
+
+const isStream = <EI, RI>(items: Iterable<string> | Stream.Stream<string, EI, RI>): items is Stream.Stream<string, EI, RI> =>
+  typeof items === "object" && items !== null && Stream.StreamTypeId in items
+
+const nanosToMillis = (nanos: bigint) => Number(nanos) / 1e6
+
+/**
+ * Builds a coordinator.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effect.gen(function*() {
+  const output = yield* Output
+  const events = yield* PubSub.unbounded<CoordinatorEvent>()
+  const publish = (event: CoordinatorEvent) => PubSub.publish(events, event)
+
+  const runInner = <E, R, EI, RI>(
+    items: Iterable<string> | Stream.Stream<string, EI, RI>,
+    workflow: Workflow<E, R>,
+    options: RunOptions,
+    shutdown: Shutdown.Shutdown
+  ): Effect.Effect<RunSummary, EI | JournalError, R | RI> =>
+    Effect.gen(function*() {
+      const requested = yield* wholeNumber("concurrency", options.concurrency, DEFAULT_CONCURRENCY, 1)
+      const cap = yield* wholeNumber("maxParallel", options.maxParallel, DEFAULT_MAX_PARALLEL, 1)
+      const retries = yield* wholeNumber("retries", options.retries, 0, 0)
+      const concurrency = Math.min(requested, cap)
+      if (requested > cap) {
+        yield* output.coordinator(
+          `Warning: requested parallelism ${requested} exceeds the cap of ${cap}; running ${cap} at a time (raise the cap with --max-parallel)`
+        )
+      }
+      const grace = Duration.decode(options.grace ?? "5 seconds")
+      const timeout = options.timeout === undefined ? undefined : Duration.decode(options.timeout)
+      const backoff = Duration.decode(options.backoff ?? "60 seconds")
+      const keepResults = options.keepResults ?? true
+      const pool: Option.Option<CredentialPoolShape> = yield* Effect.serviceOption(CredentialPool)
+      const journalService: Option.Option<RunJournalShape> = yield* Effect.serviceOption(RunJournal)
+      const runId = options.runId ?? `run-${Date.now().toString(36)}`
+      const opened: Option.Option<OpenedRun> = yield* Option.match(journalService, {
+        onNone: () => Effect.succeedNone,
+        onSome: (journal) =>
+          Effect.map(
+            journal.open({ runId, description: options.description ?? runId, fresh: options.fresh ?? false }),
+            Option.some
+          )
+      })
+      const journal = Option.getOrUndefined(journalService)
+      const journaled = <A>(f: (j: RunJournalShape) => Effect.Effect<A, unknown>) =>
+        journal === undefined ? Effect.void : Effect.orDie(Effect.asVoid(f(journal)))
+      const previous = Option.match(opened, { onNone: () => new Map(), onSome: (run) => run.items })
+
+      const startedAt = yield* DateTime.now
+      const runStart = yield* Clock.currentTimeNanos
+      let stopping = false
+      const counters = { total: 0, completed: 0, succeeded: 0, failed: 0, interrupted: 0, skipped: 0, running: 0 }
+      const timing = { slotMillis: 0, workMillis: 0, waitMillis: 0 }
+      const results: Array<WorkflowResult> = []
+      const materialized = isStream(items) ? undefined : Array.from(items)
+      const finished = materialized === undefined ? undefined : new Uint8Array(materialized.length)
+      if (materialized !== undefined) counters.total = materialized.length
+
+      const record = (index: number, result: WorkflowResult) =>
+        Effect.gen(function*() {
+          if (finished !== undefined) finished[index] = 1
+          counters.completed++
+          counters[result.status]++
+          if (keepResults) results.push(result)
+          yield* journaled((j) => j.itemFinished(runId, result))
+          yield* publish(CoordinatorEvent.ItemFinished({ result }))
+        })
+
+      const runItem = (rawId: string, index: number): Effect.Effect<void, never, R> =>
+        Effect.gen(function*() {
+          if (materialized === undefined) counters.total++
+          const idExit = yield* Effect.exit(sanitizeIdentifier(rawId))
+          const bare = (status: ItemStatus, error?: string) =>
+            new WorkflowResult({
+              id: rawId,
+              status,
+              attempts: 0,
+              rateLimits: 0,
+              duration: Duration.zero,
+              credentialLabels: [],
+              ...(error === undefined ? {} : { error })
+            })
+          if (Exit.isFailure(idExit)) return yield* record(index, bare("failed", describeCause(idExit.cause)))
+          const id = idExit.value
+          if (previous.get(id)?.status === "succeeded") return yield* record(index, bare("skipped"))
+          if (stopping) return yield* record(index, bare("interrupted", "not started: shutting down"))
+
+          const slotStart = yield* Clock.currentTimeNanos
+          let starts = 0
+          let rateLimits = 0
+          let lastEnd = slotStart
+          let lastError = ""
+          const labels: Array<string> = []
+          counters.running++
+
+          const start = (credential: Option.Option<Credential>): Effect.Effect<void, E | Stopped | TimedOut, R> =>
+            Effect.gen(function*() {
+              if (stopping) return yield* new Stopped()
+              const attempt = ++starts
+              const label = Option.map(credential, (c) => c.label)
+              if (Option.isSome(label)) labels.push(label.value)
+              const begun = yield* Clock.currentTimeNanos
+              timing.waitMillis += nanosToMillis(begun - lastEnd)
+              yield* journaled((j) => j.attemptStarted(runId, { id, attempt, label, at: Date.now() }))
+              yield* publish(CoordinatorEvent.ItemStarted({ id, attempt, label }))
+              const context: WorkflowContext = {
+                id,
+                attempt,
+                credential,
+                runId,
+                stopping: shutdown.requested,
+                forced: shutdown.forced
+              }
+              const body = Effect.asVoid(workflow(context))
+              const limited = timeout === undefined ? body : Effect.timeoutFail(body, {
+                duration: timeout,
+                onTimeout: () => new TimedOut({ after: timeout })
+              })
+              return yield* limited.pipe(
+                Effect.onExit((exit) =>
+                  Effect.gen(function*() {
+                    const ended = yield* Clock.currentTimeNanos
+                    timing.workMillis += nanosToMillis(ended - begun)
+                    lastEnd = ended
+                    const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+                    const limitedBy = Option.filter(failure, isRateLimited)
+                    if (Option.isSome(limitedBy)) {
+                      rateLimits++
+                      yield* publish(CoordinatorEvent.ItemRateLimited({
+                        id,
+                        attempt,
+                        label,
+                        retryAfter: Option.fromNullable(limitedBy.value.retryAfter)
+                      }))
+                    }
+                    yield* journaled((j) =>
+                      j.attemptFinished(runId, {
+                        id,
+                        attempt,
+                        outcome: Exit.isSuccess(exit)
+                          ? "succeeded"
+                          : Option.isSome(limitedBy)
+                          ? "rate-limited"
+                          : Exit.isInterrupted(exit) || stopping
+                          ? "interrupted"
+                          : "failed",
+                        error: Exit.isFailure(exit) ? Option.some(describeCause(exit.cause)) : Option.none(),
+                        exitCode: Option.none(),
+                        signal: Option.none(),
+                        at: Date.now()
+                      })
+                    )
+                  })
+                )
+              )
+            })
+
+          const withoutPool = (restarts: number): Effect.Effect<void, E | Stopped | TimedOut | RateLimited, R> =>
+            Effect.catchIf(
+              start(Option.none()),
+              (e): e is Extract<E, RateLimited> => isRateLimited(e) && restarts < MAX_RATE_LIMIT_RESTARTS,
+              (e) => Effect.zipRight(Effect.sleep(e.retryAfter ?? backoff), withoutPool(restarts + 1))
+            )
+
+          const once: Effect.Effect<void, unknown, R> = Option.match(pool, {
+            onNone: () => withoutPool(0),
+            onSome: (p) => p.withCredential((credential) => start(Option.some(credential)))
+          })
+
+          const policy = Schedule.exponential(options.retryDelay ?? "1 second").pipe(
+            Schedule.jittered,
+            Schedule.intersect(Schedule.recurs(retries)),
+            Schedule.whileInput((error: unknown) => !stopping && !(error instanceof Stopped)),
+            Schedule.tapOutput(() => publish(CoordinatorEvent.ItemRetrying({ id, attempt: starts + 1, error: lastError })))
+          )
+
+          let recorded = false
+          const finish = (status: ItemStatus, error: Option.Option<string>) =>
+            Effect.suspend(() => {
+              if (recorded) return Effect.void
+              recorded = true
+              counters.running--
+              return Effect.flatMap(Clock.currentTimeNanos, (now) => {
+                timing.slotMillis += nanosToMillis(now - slotStart)
+                return record(
+                  index,
+                  new WorkflowResult({
+                    id,
+                    status,
+                    attempts: starts,
+                    rateLimits,
+                    duration: Duration.millis(nanosToMillis(now - slotStart)),
+                    credentialLabels: labels,
+                    ...(Option.isSome(error) ? { error: error.value } : {})
+                  })
+                )
+              })
+            })
+
+          const exit = yield* once.pipe(
+            Effect.tapError((e) => Effect.sync(() => (lastError = describeCause(Cause.fail(e))))),
+            Effect.retry(policy),
+            Effect.onInterrupt(() => finish("interrupted", Option.some("stopped by shutdown"))),
+            Effect.exit
+          )
+          if (Exit.isSuccess(exit)) return yield* finish("succeeded", Option.none())
+          const stoppedByShutdown = stopping ||
+            Option.exists(Cause.failureOption(exit.cause), (e) => e instanceof Stopped) ||
+            Cause.isInterruptedOnly(exit.cause)
+          return yield* finish(
+            stoppedByShutdown ? "interrupted" : "failed",
+            Option.some(stoppedByShutdown ? "stopped by shutdown" : describeCause(exit.cause))
+          )
+        })
+
+      yield* publish(CoordinatorEvent.RunStarted({
+        runId,
+        concurrency,
+        total: materialized === undefined ? Option.none() : Option.some(materialized.length)
+      }))
+
+      const dispatch: Effect.Effect<void, EI, R | RI> = materialized !== undefined
+        ? Effect.forEach(materialized, runItem, { concurrency, discard: true })
+        : Stream.runDrain(
+          Stream.mapEffect(
+            Stream.zipWithIndex(items as Stream.Stream<string, EI, RI>),
+            ([id, index]) => runItem(id, index),
+            { concurrency, unordered: true }
+          )
+        )
+
+      const dispatcher = yield* Effect.fork(dispatch)
+      const gracefulStop = Effect.gen(function*() {
+        stopping = true
+        yield* publish(CoordinatorEvent.ShutdownStarted({ running: counters.running, grace }))
+        const forced = Effect.zipRight(shutdown.forced, publish(CoordinatorEvent.ShutdownForced()))
+        yield* Effect.raceFirst(
+          Effect.timeout(Fiber.await(dispatcher), grace).pipe(Effect.ignore),
+          forced
+        )
+        yield* Effect.uninterruptible(Fiber.interrupt(dispatcher))
+      })
+      const dispatchExit = yield* Effect.raceFirst(
+        Fiber.await(dispatcher),
+        Effect.zipRight(shutdown.requested, Effect.zipRight(gracefulStop, Fiber.await(dispatcher)))
+      )
+      if (Exit.isFailure(dispatchExit) && !Cause.isInterruptedOnly(dispatchExit.cause)) {
+        return yield* Effect.failCause(dispatchExit.cause)
+      }
+
+      if (materialized !== undefined && finished !== undefined) {
+        for (let index = 0; index < materialized.length; index++) {
+          if (finished[index] === 0) {
+            yield* record(
+              index,
+              new WorkflowResult({
+                id: materialized[index]!,
+                status: "interrupted",
+                attempts: 0,
+                rateLimits: 0,
+                duration: Duration.zero,
+                credentialLabels: [],
+                error: "not started: shutting down"
+              })
+            )
+          }
+        }
+      }
+
+      const usage = yield* Option.match(pool, { onNone: () => Effect.succeed([]), onSome: (p) => p.usage })
+      const runEnd = yield* Clock.currentTimeNanos
+      const summary = new RunSummary({
+        runId,
+        stats: new ProgressStats({ ...counters, running: 0 }),
+        results: keepResults ? results : [],
+        credentials: usage.map((u) =>
+          new CredentialUse({
+            label: u.label,
+            leases: u.leases,
+            rateLimits: u.rateLimits,
+            cooling: Duration.millis(u.coolingMillis)
+          })
+        ),
+        startedAt,
+        duration: Duration.millis(nanosToMillis(runEnd - runStart)),
+        interrupted: stopping,
+        overhead: timing.slotMillis > 0
+          ? Math.max(0, timing.slotMillis - timing.workMillis - timing.waitMillis) / timing.slotMillis
+          : 0
+      })
+      yield* journaled((j) => j.runFinished(runId, summary))
+      yield* publish(CoordinatorEvent.RunFinished({ summary }))
+      return summary
+    }).pipe(Effect.scoped)
+
+  const run = <E, R, EI = never, RI = never>(
+    items: Iterable<string> | Stream.Stream<string, EI, RI>,
+    workflow: Workflow<E, R>,
+    options?: RunOptions
+  ): Effect.Effect<RunSummary, EI | JournalError, R | RI> =>
+    Effect.gen(function*() {
+      const shutdown = options?.shutdown ?? (yield* Shutdown.make)
+      const fiber = yield* Effect.forkDaemon(runInner(items, workflow, options ?? {}, shutdown))
+      return yield* Fiber.join(fiber).pipe(
+        Effect.onInterrupt(() => Effect.zipRight(shutdown.requestGraceful("interrupted"), Fiber.await(fiber)))
+      )
+    })
+
+  return {
+    run,
+    subscribe: PubSub.subscribe(events),
+    events: Stream.fromPubSub(events)
+  } satisfies ParallelCoordinatorShape
+})
+
+/**
+ * The coordinator service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class ParallelCoordinator extends Context.Tag("agentos-parallel/ParallelCoordinator")<
+  ParallelCoordinator,
+  ParallelCoordinatorShape
+>() {
+  /**
+   * The coordinator, writing its warnings to the provided `Output`.
+   *
+   * @since 0.1.0
+   */
+  static readonly layer: Layer.Layer<ParallelCoordinator, never, Output> = Layer.effect(ParallelCoordinator, make)
+
+  /**
+   * The coordinator with console output.
+   *
+   * @since 0.1.0
+   */
+  static readonly Default: Layer.Layer<ParallelCoordinator> = ParallelCoordinator.layer.pipe(
+    Layer.provide(Output.layerConsole)
+  )
+}
+
+/** Keeps `Schema` referenced for declaration emit of the re-exported classes. */
+export type { Schema }

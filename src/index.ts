@@ -1,0 +1,32 @@
+/**
+ * agentos-parallel: run long, rate-limited workflows many at a time, from Effect code.
+ *
+ * @since 0.1.0
+ */
+export { InvalidIdentifier, sanitizeIdentifier, showSafely, validatePathComponent, WorkflowId } from "./Identifier.js"
+export type { InvalidIdentifierReason } from "./Identifier.js"
+export { isRateLimited, parseRetryAfter, RateLimited } from "./RateLimited.js"
+export type { HeadersLike } from "./RateLimited.js"
+export { Credential, CredentialPool, CredentialUnavailable, PoolEvent } from "./CredentialPool.js"
+export type {
+  CredentialInput,
+  CredentialPoolOptions,
+  CredentialPoolShape,
+  CredentialUsage,
+  Lease,
+  LeaseOptions,
+  PoolCondition,
+  PoolStats,
+  WithCredentialOptions
+} from "./CredentialPool.js"
+export { CoordinatorEvent, ParallelCoordinator } from "./ParallelCoordinator.js"
+export type { ParallelCoordinatorShape, RunOptions, Workflow, WorkflowContext } from "./ParallelCoordinator.js"
+export { OutputPrefixer } from "./OutputPrefixer.js"
+export { ProgressStats } from "./ProgressStats.js"
+export { ItemStatus, WorkflowResult } from "./WorkflowResult.js"
+export { CredentialUse, RunSummary } from "./RunSummary.js"
+export { Output } from "./Output.js"
+export type { Channel, OutputShape, RecordedLine } from "./Output.js"
+export * as Shutdown from "./Shutdown.js"
+export { JournalError, RunJournal } from "./RunJournal.js"
+export type { AttemptEnd, AttemptStart, JournalItem, JournalItemStatus, OpenedRun, RunJournalShape, RunStatus } from "./RunJournal.js"
