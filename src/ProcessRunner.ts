@@ -1,0 +1,231 @@
+/**
+ * A workflow that runs an external command for an item: the runner's side of the child protocol
+ * (environment in, exit code and rate-limit line out), output relayed as prefixed whole lines, and
+ * the child's process group stopped with TERM, a grace period, then KILL.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/platform/Command"
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { WorkflowId } from "./Identifier.js"
+import { type Channel, Output } from "./Output.js"
+import { OutputPrefixer } from "./OutputPrefixer.js"
+import type { Workflow, WorkflowContext } from "./ParallelCoordinator.js"
+import { RateLimited } from "./RateLimited.js"
+
+/**
+ * The exit code a child uses to say "rate limited on my credential" (EX_TEMPFAIL).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const EXIT_RATE_LIMITED = 75
+
+const RATE_LIMIT_LINE = /^\s*::rate-limited(?:\s+retry-after=(\d+(?:\.\d+)?|\.\d+))?\s*::\s*$/
+
+/**
+ * Reads the `::rate-limited retry-after=SECONDS::` protocol line. `Some(None)` for the line without
+ * a retry-after.
+ *
+ * @since 0.1.0
+ * @category parsers
+ */
+export const parseRateLimitLine = (line: string): Option.Option<Option.Option<Duration.Duration>> => {
+  const match = RATE_LIMIT_LINE.exec(line)
+  if (match === null) return Option.none()
+  const seconds = match[1]
+  return Option.some(
+    seconds === undefined ? Option.none() : Option.some(Duration.millis(Math.round(Number(seconds) * 1000)))
+  )
+}
+
+/**
+ * A start of a child process that did not succeed.
+ *
+ * - `Exited`: it exited with a code other than 0 and 75.
+ * - `Signaled`: it died of a signal.
+ * - `SpawnFailed`: it could not be started.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ProcessFailed extends Schema.TaggedError<ProcessFailed>()("ProcessFailed", {
+  reason: Schema.Literal("Exited", "Signaled", "SpawnFailed"),
+  exitCode: Schema.optional(Schema.Int),
+  signal: Schema.optional(Schema.String),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProcessWorkflowOptions {
+  /** The command and its arguments; `{id}` in any of them is replaced by the item id. */
+  readonly command: ReadonlyArray<string>
+  /** Absolute directory under which `checkpoints/<run>/<id>.db` is handed to the child. */
+  readonly checkpointDir: string
+  /** Directory of the item logs (`<id>.log`). */
+  readonly logDir: string
+  /** The variable the child gets its secret in. @default "AGENTOS_CREDENTIAL" */
+  readonly credentialVar?: string | undefined
+  /** Variables never passed on to children (e.g. the one holding every credential). */
+  readonly withheldVars?: ReadonlyArray<string> | undefined
+  /** Time between TERM and KILL when a child is stopped. @default "5 seconds" */
+  readonly grace?: Duration.DurationInput | undefined
+  /** Where the child's stdout lines go (stderr when stdout carries a JSON summary). @default "stdout" */
+  readonly stdoutChannel?: Channel | undefined
+  /** Called with the pid of each started child (for the journal). */
+  readonly onSpawn?: ((id: WorkflowId, attempt: number, pid: number) => Effect.Effect<void>) | undefined
+}
+
+const signalGroup = (pid: number, signal: NodeJS.Signals) =>
+  Effect.sync(() => {
+    try {
+      process.kill(-pid, signal)
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  })
+
+/**
+ * The environment a child gets for one start, on top of the runner's own (minus withheld variables).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const childEnvironment = (
+  context: WorkflowContext,
+  workflowDb: string,
+  credentialVar: string
+): Record<string, string> => {
+  const env: Record<string, string> = {
+    AGENTOS_ITEM_ID: context.id,
+    AGENTOS_WORKFLOW_DB: workflowDb,
+    AGENTOS_ATTEMPT: String(context.attempt),
+    AGENTOS_RUN_ID: context.runId
+  }
+  if (Option.isSome(context.credential)) {
+    env.AGENTOS_CREDENTIAL_LABEL = context.credential.value.label
+    env[credentialVar] = Redacted.value(context.credential.value.secret)
+  }
+  return env
+}
+
+/**
+ * The workflow that runs `options.command` once per start of an item.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const processWorkflow = (
+  options: ProcessWorkflowOptions
+): Workflow<ProcessFailed | RateLimited, CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path | Output> => {
+  const credentialVar = options.credentialVar ?? "AGENTOS_CREDENTIAL"
+  const graceMillis = Duration.toMillis(options.grace ?? "5 seconds")
+  const stdoutChannel = options.stdoutChannel ?? "stdout"
+  const withheld = new Set(options.withheldVars ?? [])
+  const baseEnv = Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] =>
+      entry[1] !== undefined && !withheld.has(entry[0])
+    )
+  )
+
+  return (context) =>
+    Effect.scoped(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const output = yield* Output
+      const workflowDb = path.join(options.checkpointDir, `${context.id}.db`)
+      const [file, ...args] = options.command.map((part) => part.replaceAll("{id}", context.id))
+      const command = Command.make(file!, ...args).pipe(
+        Command.env({ ...baseEnv, ...childEnvironment(context, workflowDb, credentialVar) }),
+        Command.stdin(Stream.empty),
+        Command.runInShell(false)
+      )
+      const log = yield* Effect.orDie(fs.open(path.join(options.logDir, `${context.id}.log`), { flag: "a" }))
+      const child = yield* Command.start(command).pipe(
+        Effect.mapError((error) =>
+          new ProcessFailed({ reason: "SpawnFailed", detail: `could not start ${file}: ${error.message}` })
+        )
+      )
+      const pid = child.pid as number
+      if (options.onSpawn !== undefined) yield* options.onSpawn(context.id, context.attempt, pid)
+
+      // TERM is sent once: at shutdown (so the child can checkpoint) or when the start is stopped.
+      let termSentAt: number | undefined
+      const term = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (termSentAt !== undefined) return Effect.void
+        termSentAt = now
+        return signalGroup(pid, "SIGTERM")
+      })
+      yield* Effect.forkScoped(Effect.zipRight(context.stopping, term))
+
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function*() {
+          const running = yield* Effect.orElseSucceed(child.isRunning, () => false)
+          if (!running && termSentAt === undefined) return
+          yield* term
+          const now = yield* Clock.currentTimeMillis
+          const remaining = Math.max(0, graceMillis - (now - termSentAt!))
+          // Forked so the sleep can be interrupted: finalizers themselves are uninterruptible.
+          const killer = yield* Effect.forkDaemon(Effect.interruptible(
+            Effect.raceFirst(Effect.sleep(Duration.millis(remaining)), context.forced).pipe(
+              Effect.zipRight(signalGroup(pid, "SIGKILL"))
+            )
+          ))
+          yield* Effect.ignore(child.exitCode)
+          yield* Fiber.interrupt(killer)
+          // Grandchildren that ignored TERM must not outlive the item.
+          yield* signalGroup(pid, "SIGKILL")
+        })
+      )
+
+      let retryAfter: Option.Option<Option.Option<Duration.Duration>> = Option.none()
+      const relay = (channel: Channel, stream: Stream.Stream<Uint8Array, unknown>) =>
+        stream.pipe(
+          Stream.tap((bytes) => Effect.ignore(log.write(bytes))),
+          OutputPrefixer.linesFromBytes,
+          Stream.runForEachChunk((chunk) => {
+            const lines: Array<string> = []
+            for (const line of chunk) {
+              const limited = parseRateLimitLine(line)
+              if (Option.isSome(limited)) retryAfter = limited
+              lines.push(`[${context.id}] ${line}`)
+            }
+            return output.lines(channel, lines)
+          }),
+          Effect.ignore
+        )
+
+      const [exit] = yield* Effect.all(
+        [Effect.either(child.exitCode), relay(stdoutChannel, child.stdout), relay("stderr", child.stderr)],
+        { concurrency: "unbounded" }
+      )
+      if (exit._tag === "Left") {
+        const signal = /signal: (\w+)/.exec(exit.left.message)?.[1] ?? "unknown"
+        return yield* new ProcessFailed({ reason: "Signaled", signal, detail: `killed by signal ${signal}` })
+      }
+      const code = exit.right as number
+      if (code === 0) return
+      if (code === EXIT_RATE_LIMITED) {
+        const after = Option.flatten(retryAfter)
+        return yield* new RateLimited(Option.isSome(after) ? { retryAfter: after.value } : {})
+      }
+      return yield* new ProcessFailed({ reason: "Exited", exitCode: code, detail: `exited with code ${code}` })
+    }))
+}

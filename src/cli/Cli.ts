@@ -1,0 +1,136 @@
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Ref from "effect/Ref"
+import { parseDurationText } from "../internal/durationText.js"
+import type { Shutdown } from "../Shutdown.js"
+import { type JournalFor, runCommand } from "./RunCommand.js"
+
+const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
+
+const duration = (name: string) =>
+  Options.text(name).pipe(
+    Options.withPseudoName("DURATION"),
+    Options.mapEffect((text) =>
+      Either.match(parseDurationText(text), {
+        onLeft: (message) => Effect.fail(invalid(`--${name}: ${message}`)),
+        onRight: Effect.succeed
+      })
+    )
+  )
+
+const wholeNumber = (name: string, min: number) =>
+  Options.text(name).pipe(
+    Options.withPseudoName("N"),
+    Options.mapEffect((text) => {
+      const n = Number(text)
+      return /^\s*\d+\s*$/.test(text) && n >= min
+        ? Effect.succeed(n)
+        : Effect.fail(invalid(`--${name}: expected a whole number of at least ${min}, received ${JSON.stringify(text)}`))
+    })
+  )
+
+const runOptions = {
+  itemsFile: Options.text("items").pipe(
+    Options.withPseudoName("FILE"),
+    Options.withDescription("One id per line ('-' reads stdin); blank lines and # comments are skipped."),
+    Options.optional
+  ),
+  items: Options.text("item").pipe(
+    Options.withPseudoName("ID"),
+    Options.withDescription("An item id; repeatable, may be combined with --items."),
+    Options.repeated
+  ),
+  parallel: wholeNumber("parallel", 1).pipe(
+    Options.withAlias("p"),
+    Options.withDescription("Items in flight (over 10 is capped unless --max-parallel raises the cap)."),
+    Options.withDefault(3)
+  ),
+  maxParallel: wholeNumber("max-parallel", 1).pipe(
+    Options.withDescription("Raise the cap on --parallel (default 10)."),
+    Options.optional
+  ),
+  dryRun: Options.boolean("dry-run").pipe(
+    Options.withDescription("Print the ids that would run, one per line, and run nothing.")
+  ),
+  credentialsFile: Options.text("credentials-file").pipe(
+    Options.withPseudoName("FILE"),
+    Options.withDescription("One credential per line, optionally label=secret."),
+    Options.optional
+  ),
+  credentialsEnv: Options.text("credentials-env").pipe(
+    Options.withPseudoName("VAR"),
+    Options.withDescription("Credentials in this environment variable, separated by commas or newlines."),
+    Options.optional
+  ),
+  credentialVar: Options.text("credential-var").pipe(
+    Options.withPseudoName("NAME"),
+    Options.withDescription("The variable each child gets its credential in."),
+    Options.withDefault("AGENTOS_CREDENTIAL")
+  ),
+  perCredential: wholeNumber("per-credential", 1).pipe(
+    Options.withDescription("Items that may share one credential at once."),
+    Options.withDefault(1)
+  ),
+  backoff: duration("backoff").pipe(
+    Options.withDescription("Cooldown after a 429 that came without a retry-after."),
+    Options.withDefault(Duration.seconds(60))
+  ),
+  retries: wholeNumber("retries", 0).pipe(
+    Options.withDescription("Extra attempts for a failed item."),
+    Options.withDefault(0)
+  ),
+  timeout: duration("timeout").pipe(
+    Options.withDescription("Per-item limit; the item's process group is stopped (TERM, then KILL after --grace)."),
+    Options.optional
+  ),
+  grace: duration("grace").pipe(
+    Options.withDescription("Shutdown grace for running items."),
+    Options.withDefault(Duration.seconds(5))
+  ),
+  stateDir: Options.text("state-dir").pipe(
+    Options.withPseudoName("DIR"),
+    Options.withDescription("State directory (default $AGENTOS_STATE_DIR, else .agentos)."),
+    Options.optional
+  ),
+  name: Options.text("name").pipe(
+    Options.withDescription("The run's identity for resuming (default: derived from the command and items source)."),
+    Options.optional
+  ),
+  fresh: Options.boolean("fresh").pipe(Options.withDescription("Forget earlier progress of this run and start over.")),
+  json: Options.boolean("json").pipe(
+    Options.withDescription("Print the final summary as JSON on stdout (items' output then goes to stderr).")
+  ),
+  command: Args.text({ name: "command" }).pipe(
+    Args.withDescription("The workflow command after --; {id} is replaced by the item id."),
+    Args.atLeast(1)
+  )
+}
+
+/** What the entry point gives the commands. */
+export interface CliContext {
+  readonly shutdown: Shutdown
+  readonly journalFor: JournalFor
+  readonly exitCode: Ref.Ref<number>
+}
+
+/** The command tree. */
+export const makeCli = (context: CliContext) => {
+  const run = Command.make("run", runOptions, (config) =>
+    Effect.flatMap(
+      runCommand({ ...config, command: config.command }, context.shutdown, context.journalFor),
+      (code) => Ref.set(context.exitCode, code)
+    )).pipe(
+      Command.withDescription("Run a workflow command once per item, several at a time: agentos-parallel run [options] -- <command> [args...]")
+    )
+  const root = Command.make("agentos-parallel").pipe(
+    Command.withDescription("Run long, rate-limited workflows many at a time."),
+    Command.withSubcommands([run])
+  )
+  return Command.run(root, { name: "agentos-parallel", version: "0.1.0" })
+}

@@ -1,0 +1,211 @@
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import { createHash } from "node:crypto"
+import { CredentialPool, type CredentialPoolShape } from "../CredentialPool.js"
+import { sanitizeIdentifier } from "../Identifier.js"
+import { Output } from "../Output.js"
+import { ParallelCoordinator } from "../ParallelCoordinator.js"
+import { processWorkflow } from "../ProcessRunner.js"
+import { type JournalError, RunJournal } from "../RunJournal.js"
+import { RunSummary } from "../RunSummary.js"
+import type { Shutdown } from "../Shutdown.js"
+import { writeAudit } from "./AuditLog.js"
+import { loadCredentials } from "./Credentials.js"
+import { readItems } from "./Items.js"
+import { clearProgress, drawProgress, emptyProgress, foldProgress, makePoolNarrator, runMessage } from "./Reporter.js"
+import { makeLayout, resolveStateDir } from "./RunLayout.js"
+import { renderSummary } from "./SummaryReport.js"
+import { UsageError } from "./UsageError.js"
+
+/** Everything `agentos-parallel run` was asked to do, parsed. */
+export interface RunConfig {
+  readonly itemsFile: Option.Option<string>
+  readonly items: ReadonlyArray<string>
+  readonly parallel: number
+  readonly maxParallel: Option.Option<number>
+  readonly dryRun: boolean
+  readonly credentialsFile: Option.Option<string>
+  readonly credentialsEnv: Option.Option<string>
+  readonly credentialVar: string
+  readonly perCredential: number
+  readonly backoff: Duration.Duration
+  readonly retries: number
+  readonly timeout: Option.Option<Duration.Duration>
+  readonly grace: Duration.Duration
+  readonly stateDir: Option.Option<string>
+  readonly name: Option.Option<string>
+  readonly fresh: boolean
+  readonly json: boolean
+  readonly command: ReadonlyArray<string>
+}
+
+/** The run's default identity: the command's base name and a hash of the template and item source. */
+export const deriveRunName = (command: ReadonlyArray<string>, itemsSource: string): string => {
+  const executable = command[0]?.split(/[\\/]/).pop() ?? "run"
+  const base = executable.replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 48) || "run"
+  const hash = createHash("sha256").update(JSON.stringify([command, itemsSource])).digest("hex").slice(0, 10)
+  return `${base}-${hash}`
+}
+
+const itemsSourceOf = (config: RunConfig, path: Path.Path) =>
+  JSON.stringify([
+    Option.match(config.itemsFile, { onNone: () => null, onSome: (f) => (f === "-" ? "stdin" : path.resolve(f)) }),
+    config.items
+  ])
+
+/** The journal to keep the run in, by state directory. Provided by the entry point. */
+export type JournalFor = (stateDir: string) => Effect.Effect<typeof RunJournal.Service, JournalError, import("effect/Scope").Scope>
+
+/**
+ * `agentos-parallel run`: returns the process exit code (0, 1, 130, 143), or fails with a usage
+ * or journal error (exit 2).
+ */
+export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: JournalFor): Effect.Effect<
+  number,
+  UsageError | JournalError,
+  FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor | Output | ParallelCoordinator
+> =>
+  Effect.scoped(Effect.gen(function*() {
+    const output = yield* Output
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+
+    const checked = yield* readItems(config.itemsFile, config.items)
+    if (checked.invalid.length > 0) {
+      yield* output.lines(
+        "stderr",
+        checked.invalid.map(({ error, origin }) => `[COORDINATOR] ${origin}: ${error.message} (${error.reason})`)
+      )
+      return yield* new UsageError({
+        detail: `${checked.invalid.length} invalid id${checked.invalid.length === 1 ? "" : "s"}; nothing ran`
+      })
+    }
+    if (checked.ids.length === 0) {
+      return yield* new UsageError({
+        detail: "expected at least one item (--items FILE, --items - for stdin, or --item ID), received none"
+      })
+    }
+    for (const duplicate of checked.duplicates) {
+      yield* output.coordinator(`${duplicate.origin}: duplicate id ${duplicate.raw} ignored (it runs once)`)
+    }
+
+    const runId = Option.isSome(config.name)
+      ? yield* sanitizeIdentifier(config.name.value).pipe(
+        Effect.mapError((e) => new UsageError({ detail: `--name: ${e.message}` }))
+      )
+      : deriveRunName(config.command, itemsSourceOf(config, path))
+    const stateDir = yield* resolveStateDir(Option.getOrUndefined(config.stateDir))
+    const credentials = yield* loadCredentials(config.credentialsFile, config.credentialsEnv)
+    const journal = yield* journalFor(stateDir)
+
+    if (config.dryRun) {
+      const status = config.fresh ? Option.none() : yield* journal.status(Option.some(runId))
+      const done = new Set(
+        Option.match(status, {
+          onNone: () => [],
+          onSome: (s) => s.items.filter((i) => i.status === "succeeded").map((i) => i.id)
+        })
+      )
+      yield* output.lines("stdout", checked.ids.filter((id) => !done.has(id)))
+      return 0
+    }
+
+    const startedAt = new Date()
+    const layout = yield* makeLayout(stateDir, runId, startedAt)
+    yield* Effect.orDie(fs.makeDirectory(layout.checkpointDir, { recursive: true }))
+    yield* Effect.orDie(fs.makeDirectory(layout.logDir, { recursive: true }))
+
+    const pool: Option.Option<CredentialPoolShape> = credentials.length === 0
+      ? Option.none()
+      : Option.some(yield* CredentialPool.make({
+        credentials,
+        perCredential: config.perCredential,
+        backoff: config.backoff
+      }))
+
+    const coordinator = yield* ParallelCoordinator
+    const events = yield* coordinator.subscribe
+    const progress = emptyProgress()
+    const audit = writeAudit(layout)
+    const consumeRunEvents = Effect.gen(function*() {
+      while (true) {
+        const event = yield* Queue.take(events)
+        yield* audit(event)
+        foldProgress(progress, event)
+        const message = runMessage(event)
+        if (Option.isSome(message)) yield* output.coordinator(message.value)
+        yield* drawProgress(progress, pool)
+        if (event._tag === "RunFinished") return
+      }
+    })
+    const runConsumer = yield* Effect.fork(consumeRunEvents)
+    if (Option.isSome(pool)) {
+      const poolEvents = yield* pool.value.subscribe
+      const narrate = makePoolNarrator(pool.value.labels.length)
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        const event = yield* Queue.take(poolEvents)
+        const message = narrate(event, Date.now())
+        if (Option.isSome(message)) yield* output.coordinator(message.value)
+        yield* drawProgress(progress, pool)
+      })))
+    }
+    if (output.interactive) {
+      yield* Effect.forkScoped(Effect.repeat(drawProgress(progress, pool), Schedule.spaced("1 second")))
+    }
+
+    const workflow = processWorkflow({
+      command: config.command,
+      checkpointDir: layout.checkpointDir,
+      logDir: layout.logDir,
+      credentialVar: config.credentialVar,
+      withheldVars: Option.toArray(config.credentialsEnv),
+      grace: config.grace,
+      stdoutChannel: config.json ? "stderr" : "stdout",
+      onSpawn: (id, attempt, pid) => Effect.ignore(journal.attemptProcess(runId, id, attempt, pid))
+    })
+
+    const run = coordinator.run(checked.ids, workflow, {
+      concurrency: config.parallel,
+      maxParallel: Option.getOrUndefined(config.maxParallel),
+      retries: config.retries,
+      timeout: Option.getOrUndefined(config.timeout),
+      grace: config.grace,
+      shutdown,
+      runId,
+      description: `${config.command.join(" ")}`,
+      fresh: config.fresh,
+      backoff: config.backoff
+    }).pipe(Effect.provideService(RunJournal, journal))
+    const summary = yield* (Option.isSome(pool) ? Effect.provideService(run, CredentialPool, pool.value) : run).pipe(
+      Effect.tapError(() => Fiber.interrupt(runConsumer))
+    )
+    yield* Fiber.join(runConsumer)
+    yield* clearProgress
+
+    const encoded = {
+      ...Schema.encodeSync(RunSummary)(summary),
+      stateDir: layout.stateDir,
+      logDir: layout.logDir
+    }
+    const json = JSON.stringify(encoded, null, 2)
+    yield* Effect.ignore(fs.writeFileString(layout.summary, json + "\n"))
+    yield* output.lines("stderr", renderSummary(summary, { logDir: layout.logDir }))
+    if (config.json) yield* output.lines("stdout", [json])
+
+    if (summary.interrupted) {
+      const reason = yield* shutdown.reason
+      yield* output.coordinator(
+        `Stopped: ${summary.stats.interrupted} item(s) interrupted; run the same command again to resume`
+      )
+      return Option.getOrUndefined(reason) === "SIGTERM" ? 143 : 130
+    }
+    return summary.stats.failed > 0 ? 1 : 0
+  }))

@@ -1,0 +1,51 @@
+import * as Duration from "effect/Duration"
+import type { RunSummary } from "../RunSummary.js"
+import { formatShort } from "../internal/durationText.js"
+
+const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - text.length))
+
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): Array<string> => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const render = (cells: ReadonlyArray<string>) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i]!))).join("  ").trimEnd()
+  return [render(header), render(widths.map((w) => "-".repeat(w))), ...rows.map(render)]
+}
+
+const note = (r: RunSummary["results"][number]): string => {
+  const parts: Array<string> = []
+  if (r.error !== undefined) parts.push(r.error)
+  if (r.rateLimits > 0) parts.push(`${r.rateLimits} rate limit${r.rateLimits === 1 ? "" : "s"} absorbed`)
+  if (r.credentialLabels.length > 0) parts.push(`keys ${[...new Set(r.credentialLabels)].join(",")}`)
+  return parts.join("; ")
+}
+
+/** The human summary printed on stderr at the end of a run. */
+export const renderSummary = (summary: RunSummary, context: { readonly logDir: string }): Array<string> => {
+  const s = summary.stats
+  const lines: Array<string> = ["", "Summary"]
+  if (summary.results.length > 0) {
+    lines.push(...table(
+      ["ID", "STATUS", "ATTEMPTS", "DURATION", "NOTE"],
+      summary.results.map((r) => [r.id, r.status, String(r.attempts), formatShort(r.duration), note(r)])
+    ))
+    lines.push("")
+  }
+  lines.push(
+    `${s.total} items: ${s.succeeded} succeeded, ${s.failed} failed, ${s.interrupted} interrupted, ${s.skipped} skipped` +
+      ` in ${formatShort(summary.duration)}`
+  )
+  if (summary.credentials.length > 0) {
+    lines.push("")
+    lines.push(...table(
+      ["CREDENTIAL", "ITEMS RUN", "429s", "TIME COOLING"],
+      summary.credentials.map((c) => [c.label, String(c.leases), String(c.rateLimits), formatShort(c.cooling)])
+    ))
+  }
+  lines.push("")
+  lines.push(`Coordination overhead: ${(summary.overhead * 100).toFixed(1)}% of item slot time`)
+  lines.push(`Logs: ${context.logDir}`)
+  return lines
+}
+
+/** Milliseconds of a duration, for JSON. */
+export const toMillis = (d: Duration.Duration) => Duration.toMillis(d)

@@ -1,0 +1,53 @@
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import { Output } from "../Output.js"
+import { ParallelCoordinator } from "../ParallelCoordinator.js"
+import { makeMemory } from "../RunJournal.js"
+import * as Shutdown from "../Shutdown.js"
+import { makeCli } from "./Cli.js"
+import { exitCodeOf, requireSeparator } from "./ExitCode.js"
+
+const shutdown = Shutdown.unsafeMake()
+let signals = 0
+const onSignal = (signal: NodeJS.Signals) => {
+  signals++
+  // A third signal means the user has run out of patience: leave now.
+  if (signals >= 3) process.exit(signal === "SIGTERM" ? 143 : 130)
+  shutdown.unsafeRequest(signal)
+}
+process.on("SIGINT", onSignal)
+process.on("SIGTERM", onSignal)
+
+const memoryJournal = Effect.runSync(makeMemory)
+
+const program = Effect.gen(function*() {
+  const exitCode = yield* Ref.make(0)
+  yield* requireSeparator(process.argv.slice(2))
+  yield* makeCli({ shutdown, journalFor: () => Effect.succeed(memoryJournal), exitCode })(process.argv)
+  return yield* Ref.get(exitCode)
+})
+
+const layer = Layer.mergeAll(NodeContext.layer, Output.layerConsole, ParallelCoordinator.layer.pipe(Layer.provide(Output.layerConsole)))
+const output = Output.makeConsole()
+
+Effect.runFork(program.pipe(Effect.provide(layer))).addObserver((exit) => {
+  const code = Exit.match(exit, {
+    onSuccess: (code) => code,
+    onFailure: (cause) => {
+      const failure = Cause.failureOption(cause)
+      const message = Option.isSome(failure)
+        ? exitCodeOf.message(failure.value)
+        : Cause.isInterruptedOnly(cause)
+        ? Option.none()
+        : Option.some(`unexpected error: ${Cause.pretty(cause)}`)
+      if (Option.isSome(message)) Effect.runSync(output.lines("stderr", [`agentos-parallel: ${message.value}`]))
+      return Option.isSome(failure) ? exitCodeOf.failure(failure.value) : Cause.isInterruptedOnly(cause) ? 130 : 1
+    }
+  })
+  process.exit(code)
+})
