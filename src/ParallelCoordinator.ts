@@ -166,11 +166,14 @@ const wholeNumber = (name: string, value: number | undefined, fallback: number, 
   const n = value ?? fallback
   return Number.isInteger(n) && n >= min
     ? Effect.succeed(n)
-    : Effect.dieMessage(`ParallelCoordinator: ${name} must be a whole number of at least ${min}, received ${String(value)}`)
+    : Effect.dieMessage(
+      `ParallelCoordinator: ${name} must be a whole number of at least ${min}, received ${String(value)}`
+    )
 }
 
-const isStream = <EI, RI>(items: Iterable<string> | Stream.Stream<string, EI, RI>): items is Stream.Stream<string, EI, RI> =>
-  typeof items === "object" && items !== null && Stream.StreamTypeId in items
+const isStream = <EI, RI>(
+  items: Iterable<string> | Stream.Stream<string, EI, RI>
+): items is Stream.Stream<string, EI, RI> => typeof items === "object" && items !== null && Stream.StreamTypeId in items
 
 const nanosToMillis = (nanos: bigint) => Number(nanos) / 1e6
 
@@ -208,11 +211,17 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       const pool: Option.Option<CredentialPoolShape> = yield* Effect.serviceOption(CredentialPool)
       const journalService: Option.Option<RunJournalShape> = yield* Effect.serviceOption(RunJournal)
       const runId = options.runId ?? `run-${Date.now().toString(36)}`
+      const materialized = isStream(items) ? undefined : Array.from(items)
       const opened: Option.Option<OpenedRun> = yield* Option.match(journalService, {
         onNone: () => Effect.succeedNone,
         onSome: (journal) =>
           Effect.map(
-            journal.open({ runId, description: options.description ?? runId, fresh: options.fresh ?? false }),
+            journal.open({
+              runId,
+              description: options.description ?? runId,
+              fresh: options.fresh ?? false,
+              items: materialized
+            }),
             Option.some
           )
       })
@@ -227,7 +236,6 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       const counters = { total: 0, completed: 0, succeeded: 0, failed: 0, interrupted: 0, skipped: 0, running: 0 }
       const timing = { slotMillis: 0, workMillis: 0, waitMillis: 0 }
       const results: Array<WorkflowResult> = []
-      const materialized = isStream(items) ? undefined : Array.from(items)
       const finished = materialized === undefined ? undefined : new Uint8Array(materialized.length)
       if (materialized !== undefined) counters.total = materialized.length
 
@@ -236,7 +244,10 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
           if (finished !== undefined) finished[index] = 1
           counters.completed++
           counters[result.status]++
-          if (keepResults) results.push(result)
+          if (keepResults) {
+            if (finished === undefined) results.push(result)
+            else results[index] = result
+          }
           yield* journaled((j) => j.itemFinished(runId, result))
           yield* publish(CoordinatorEvent.ItemFinished({ result }))
         })
@@ -261,10 +272,10 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
           if (stopping) return yield* record(index, bare("interrupted", "not started: shutting down"))
 
           const slotStart = yield* Clock.currentTimeNanos
-          let starts = 0
+          // Attempt numbers go on from earlier runs of the same name.
+          let starts = previous.get(id)?.attempts ?? 0
           let rateLimits = 0
           let lastEnd = slotStart
-          let lastError = ""
           const labels: Array<string> = []
           counters.running++
 
@@ -342,11 +353,11 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
             onSome: (p) => p.withCredential((credential) => start(Option.some(credential)))
           })
 
+          let failures = 0
+          const willRetry = (error: unknown) => failures <= retries && !stopping && !(error instanceof Stopped)
           const policy = Schedule.exponential(options.retryDelay ?? "1 second").pipe(
             Schedule.jittered,
-            Schedule.intersect(Schedule.recurs(retries)),
-            Schedule.whileInput((error: unknown) => !stopping && !(error instanceof Stopped)),
-            Schedule.tapOutput(() => publish(CoordinatorEvent.ItemRetrying({ id, attempt: starts + 1, error: lastError })))
+            Schedule.whileInput(willRetry)
           )
 
           let recorded = false
@@ -373,7 +384,14 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
             })
 
           const exit = yield* once.pipe(
-            Effect.tapError((e) => Effect.sync(() => (lastError = describeCause(Cause.fail(e))))),
+            Effect.tapError((error) => {
+              failures++
+              return willRetry(error)
+                ? publish(
+                  CoordinatorEvent.ItemRetrying({ id, attempt: starts + 1, error: describeCause(Cause.fail(error)) })
+                )
+                : Effect.void
+            }),
             Effect.retry(policy),
             Effect.onInterrupt(() => finish("interrupted", Option.some("stopped by shutdown"))),
             Effect.exit
@@ -447,7 +465,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       const summary = new RunSummary({
         runId,
         stats: new ProgressStats({ ...counters, running: 0 }),
-        results: keepResults ? results : [],
+        results: keepResults ? results.filter((r) => r !== undefined) : [],
         credentials: usage.map((u) =>
           new CredentialUse({
             label: u.label,

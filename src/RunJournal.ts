@@ -118,17 +118,23 @@ export interface RunJournalShape {
     readonly runId: string
     readonly description: string
     readonly fresh: boolean
+    /** The run's items when known up front: recorded `pending` unless already known. */
+    readonly items?: ReadonlyArray<string> | undefined
   }) => Effect.Effect<OpenedRun, JournalError, Scope.Scope>
   readonly attemptStarted: (runId: string, start: AttemptStart) => Effect.Effect<void, JournalError>
   /** Records the process of a running attempt, so a later runner can stop it after a crash. */
-  readonly attemptProcess: (runId: string, id: string, attempt: number, pid: number) => Effect.Effect<void, JournalError>
+  readonly attemptProcess: (
+    runId: string,
+    id: string,
+    attempt: number,
+    pid: number
+  ) => Effect.Effect<void, JournalError>
   readonly attemptFinished: (runId: string, end: AttemptEnd) => Effect.Effect<void, JournalError>
   readonly itemFinished: (runId: string, result: WorkflowResult) => Effect.Effect<void, JournalError>
   readonly runFinished: (runId: string, summary: RunSummary) => Effect.Effect<void, JournalError>
   /** The run of this id, or the most recently updated one. */
   readonly status: (runId: Option.Option<string>) => Effect.Effect<Option.Option<RunStatus>, JournalError>
 }
-
 
 interface MemoryRun {
   description: string
@@ -182,13 +188,19 @@ export const makeMemory: Effect.Effect<RunJournalShape> = Effect.sync(() => {
             : { description: request.description, createdAt: now, updatedAt: now, held: false, items: new Map() }
           run.held = true
           runs.set(request.runId, run)
+          for (const id of request.items ?? []) if (!run.items.has(id)) run.items.set(id, emptyItem(id, now))
           const recovered = [...run.items.values()].filter((item) => item.status === "running")
-          return Effect.succeed<OpenedRun>({ runId: request.runId, items: new Map(run.items), recovered })
+          return Effect.succeed<OpenedRun>({
+            runId: request.runId,
+            items: new Map([...run.items].filter(([, item]) => item.status !== "pending")),
+            recovered
+          })
         }),
-        () => Effect.sync(() => {
-          const run = runs.get(request.runId)
-          if (run !== undefined) run.held = false
-        })
+        () =>
+          Effect.sync(() => {
+            const run = runs.get(request.runId)
+            if (run !== undefined) run.held = false
+          })
       ),
     attemptStarted: (runId, start) =>
       update(runId, start.id, (item, now) => ({

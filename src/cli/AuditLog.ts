@@ -11,34 +11,46 @@ const line = (fields: Record<string, unknown>) => JSON.stringify({ ...fields, ti
 const auditEntry = (event: CoordinatorEvent): Option.Option<readonly [string, string]> => {
   switch (event._tag) {
     case "ItemStarted":
-      return Option.some([event.id, line({
-        event: "started",
-        id: event.id,
-        attempt: event.attempt,
-        label: Option.getOrNull(event.label)
-      })])
+      return Option.some([
+        event.id,
+        line({
+          event: "started",
+          id: event.id,
+          attempt: event.attempt,
+          label: Option.getOrNull(event.label)
+        })
+      ])
     case "ItemRateLimited":
-      return Option.some([event.id, line({
-        event: "rate-limited",
-        id: event.id,
-        attempt: event.attempt,
-        label: Option.getOrNull(event.label),
-        retryAfterMs: Option.getOrNull(Option.map(event.retryAfter, Duration.toMillis))
-      })])
+      return Option.some([
+        event.id,
+        line({
+          event: "rate-limited",
+          id: event.id,
+          attempt: event.attempt,
+          label: Option.getOrNull(event.label),
+          retryAfterMs: Option.getOrNull(Option.map(event.retryAfter, Duration.toMillis))
+        })
+      ])
     case "ItemRetrying":
-      return Option.some([event.id, line({ event: "retried", id: event.id, attempt: event.attempt, error: event.error })])
+      return Option.some([
+        event.id,
+        line({ event: "retried", id: event.id, attempt: event.attempt, error: event.error })
+      ])
     case "ItemFinished": {
       const r = event.result
-      return Option.some([r.id, line({
-        event: "finished",
-        id: r.id,
-        status: r.status,
-        attempt: r.attempts,
-        attempts: r.attempts,
-        label: r.credentialLabels.at(-1) ?? null,
-        durationMs: Duration.toMillis(r.duration),
-        error: r.error ?? null
-      })])
+      return Option.some([
+        r.id,
+        line({
+          event: "finished",
+          id: r.id,
+          status: r.status,
+          attempt: r.attempts,
+          attempts: r.attempts,
+          label: r.credentialLabels.at(-1) ?? null,
+          durationMs: Duration.toMillis(r.duration),
+          error: r.error ?? null
+        })
+      ])
     }
     default:
       return Option.none()

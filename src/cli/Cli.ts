@@ -10,6 +10,7 @@ import * as Ref from "effect/Ref"
 import { parseDurationText } from "../internal/durationText.js"
 import type { Shutdown } from "../Shutdown.js"
 import { type JournalFor, runCommand } from "./RunCommand.js"
+import { statusCommand } from "./StatusCommand.js"
 
 const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
 
@@ -31,7 +32,9 @@ const wholeNumber = (name: string, min: number) =>
       const n = Number(text)
       return /^\s*\d+\s*$/.test(text) && n >= min
         ? Effect.succeed(n)
-        : Effect.fail(invalid(`--${name}: expected a whole number of at least ${min}, received ${JSON.stringify(text)}`))
+        : Effect.fail(
+          invalid(`--${name}: expected a whole number of at least ${min}, received ${JSON.stringify(text)}`)
+        )
     })
   )
 
@@ -126,11 +129,20 @@ export const makeCli = (context: CliContext) => {
       runCommand({ ...config, command: config.command }, context.shutdown, context.journalFor),
       (code) => Ref.set(context.exitCode, code)
     )).pipe(
-      Command.withDescription("Run a workflow command once per item, several at a time: agentos-parallel run [options] -- <command> [args...]")
+      Command.withDescription(
+        "Run a workflow command once per item, several at a time: agentos-parallel run [options] -- <command> [args...]"
+      )
     )
+  const status = Command.make("status", {
+    stateDir: Options.text("state-dir").pipe(Options.withPseudoName("DIR"), Options.optional),
+    name: Options.text("name").pipe(Options.optional),
+    json: Options.boolean("json")
+  }, (config) => Effect.flatMap(statusCommand(config, context.journalFor), (code) => Ref.set(context.exitCode, code))).pipe(
+    Command.withDescription("Show the latest run (or --name): counts, each item's state, and what a rerun would do.")
+  )
   const root = Command.make("agentos-parallel").pipe(
     Command.withDescription("Run long, rate-limited workflows many at a time."),
-    Command.withSubcommands([run])
+    Command.withSubcommands([run, status])
   )
   return Command.run(root, { name: "agentos-parallel", version: "0.1.0" })
 }

@@ -43,7 +43,9 @@ export const loadCredentials = (
       : []
     if (Option.isSome(file) && fromFile.length === 0) {
       return yield* new UsageError({
-        detail: `--credentials-file: expected at least one credential line, received none in ${JSON.stringify(file.value)}`
+        detail: `--credentials-file: expected at least one credential line, received none in ${
+          JSON.stringify(file.value)
+        }`
       })
     }
     let fromEnv: ReadonlyArray<CredentialInput> = []
@@ -51,15 +53,18 @@ export const loadCredentials = (
       const value = process.env[envVar.value]
       if (value === undefined || value.trim() === "") {
         return yield* new UsageError({
-          detail: `--credentials-env: expected credentials (comma- or newline-separated) in $${envVar.value}, received ${
-            value === undefined ? "an unset variable" : "an empty value"
-          }`
+          detail:
+            `--credentials-env: expected credentials (comma- or newline-separated) in $${envVar.value}, received ${
+              value === undefined ? "an unset variable" : "an empty value"
+            }`
         })
       }
       fromEnv = parseCredentialLines(value.split(/[,\r\n]+/))
     }
     const all = [...fromFile, ...fromEnv]
-    const labels = all.map((c, i) => typeof c === "object" && "label" in c && c.label !== undefined ? c.label : `key-${i + 1}`)
+    const labels = all.map((c, i) =>
+      typeof c === "object" && "label" in c && c.label !== undefined ? c.label : `key-${i + 1}`
+    )
     const duplicate = labels.find((label, i) => labels.indexOf(label) !== i)
     if (duplicate !== undefined) {
       return yield* new UsageError({ detail: `credentials: expected distinct labels, received "${duplicate}" twice` })

@@ -29,9 +29,10 @@ export const requireSeparator = (args: ReadonlyArray<string>): Effect.Effect<voi
   if (head[0] !== "run" || separator !== -1 || wantsHelp) return Effect.void
   return Effect.fail(
     new UsageError({
-      detail: `run: expected "--" before the workflow command (agentos-parallel run [options] -- <command> [args...]), received ${
-        JSON.stringify(args.slice(1).join(" "))
-      }`
+      detail:
+        `run: expected "--" before the workflow command (agentos-parallel run [options] -- <command> [args...]), received ${
+          JSON.stringify(args.slice(1).join(" "))
+        }`
     })
   )
 }

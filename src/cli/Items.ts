@@ -34,7 +34,9 @@ const idLines = (source: string): Stream.Stream<SourcedId, UsageError, FileSyste
       fs.stream(source).pipe(
         Stream.mapError((error) =>
           new UsageError({
-            detail: `--items: expected a readable file with one id per line, received ${JSON.stringify(source)} (${error.message})`
+            detail: `--items: expected a readable file with one id per line, received ${
+              JSON.stringify(source)
+            } (${error.message})`
           })
         )
       )))
@@ -53,7 +55,9 @@ export const readItems = (
   items: ReadonlyArray<string>
 ): Effect.Effect<CheckedItems, UsageError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const fromFile = Option.isSome(itemsFile) ? Chunk.toReadonlyArray(yield* Stream.runCollect(idLines(itemsFile.value))) : []
+    const fromFile = Option.isSome(itemsFile)
+      ? Chunk.toReadonlyArray(yield* Stream.runCollect(idLines(itemsFile.value)))
+      : []
     const sourced = [...fromFile, ...items.map((raw, index) => ({ raw, origin: `--item #${index + 1}` }))]
     const ids: Array<WorkflowId> = []
     const invalid: Array<{ origin: string; error: InvalidIdentifier }> = []

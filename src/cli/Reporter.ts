@@ -1,9 +1,9 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { CredentialPoolShape, PoolEvent, PoolStats } from "../CredentialPool.js"
+import { formatShort } from "../internal/durationText.js"
 import { Output } from "../Output.js"
 import type { CoordinatorEvent } from "../ParallelCoordinator.js"
-import { formatShort } from "../internal/durationText.js"
 
 const clock = (epochMillis: number) => new Date(epochMillis).toISOString().slice(11, 19)
 
@@ -18,7 +18,9 @@ export const makePoolNarrator = (total: number) => {
   return (event: PoolEvent, now: number): Option.Option<string> => {
     if (event._tag === "RateLimited") {
       return Option.some(
-        `${event.label} rate limited: cooling for ${formatShort(event.cooldownMillis)} (until ${clock(event.until)} UTC)`
+        `${event.label} rate limited: cooling for ${formatShort(event.cooldownMillis)} (until ${
+          clock(event.until)
+        } UTC)`
       )
     }
     if (event._tag !== "ConditionChanged") return Option.none()
@@ -105,7 +107,9 @@ export const foldProgress = (progress: Progress, event: CoordinatorEvent): void 
 export const renderProgress = (progress: Progress, pool: Option.Option<PoolStats>, now: number, width = 20): string => {
   const ratio = progress.total === 0 ? 0 : Math.min(1, progress.completed / progress.total)
   const filled = Math.round(ratio * width)
-  const bar = filled === 0 ? " ".repeat(width) : "=".repeat(filled - 1) + (filled === width ? "=" : ">") + " ".repeat(width - filled)
+  const bar = filled === 0
+    ? " ".repeat(width)
+    : "=".repeat(filled - 1) + (filled === width ? "=" : ">") + " ".repeat(width - filled)
   const parts = [
     `[${bar}] ${progress.completed}/${progress.total} complete`,
     `${progress.running} running`,

@@ -8,13 +8,14 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import { createHash } from "node:crypto"
 import { CredentialPool, type CredentialPoolShape } from "../CredentialPool.js"
 import { sanitizeIdentifier } from "../Identifier.js"
 import { Output } from "../Output.js"
 import { ParallelCoordinator } from "../ParallelCoordinator.js"
 import { processWorkflow } from "../ProcessRunner.js"
-import { type JournalError, RunJournal } from "../RunJournal.js"
+import { type JournalError, RunJournal, type RunJournalShape } from "../RunJournal.js"
 import { RunSummary } from "../RunSummary.js"
 import type { Shutdown } from "../Shutdown.js"
 import { writeAudit } from "./AuditLog.js"
@@ -62,7 +63,9 @@ const itemsSourceOf = (config: RunConfig, path: Path.Path) =>
   ])
 
 /** The journal to keep the run in, by state directory. Provided by the entry point. */
-export type JournalFor = (stateDir: string) => Effect.Effect<typeof RunJournal.Service, JournalError, import("effect/Scope").Scope>
+export type JournalFor = (
+  stateDir: string
+) => Effect.Effect<RunJournalShape, JournalError, Scope.Scope | FileSystem.FileSystem | Path.Path>
 
 /**
  * `agentos-parallel run`: returns the process exit code (0, 1, 130, 143), or fails with a usage
@@ -125,11 +128,13 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
 
     const pool: Option.Option<CredentialPoolShape> = credentials.length === 0
       ? Option.none()
-      : Option.some(yield* CredentialPool.make({
-        credentials,
-        perCredential: config.perCredential,
-        backoff: config.backoff
-      }))
+      : Option.some(
+        yield* CredentialPool.make({
+          credentials,
+          perCredential: config.perCredential,
+          backoff: config.backoff
+        })
+      )
 
     const coordinator = yield* ParallelCoordinator
     const events = yield* coordinator.subscribe

@@ -20,7 +20,11 @@ export const timestampForPath = (date: Date): string => date.toISOString().repla
 export const resolveStateDir = (flag: string | undefined): Effect.Effect<string, never, Path.Path> =>
   Effect.map(Path.Path, (path) => path.resolve(flag ?? process.env.AGENTOS_STATE_DIR ?? ".agentos"))
 
-export const makeLayout = (stateDir: string, runId: string, startedAt: Date): Effect.Effect<RunLayout, never, Path.Path> =>
+export const makeLayout = (
+  stateDir: string,
+  runId: string,
+  startedAt: Date
+): Effect.Effect<RunLayout, never, Path.Path> =>
   Effect.map(Path.Path, (path) => {
     const logDir = path.join(stateDir, "logs", "parallel", timestampForPath(startedAt))
     return {

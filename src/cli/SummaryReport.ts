@@ -1,6 +1,6 @@
 import * as Duration from "effect/Duration"
-import type { RunSummary } from "../RunSummary.js"
 import { formatShort } from "../internal/durationText.js"
+import type { RunSummary } from "../RunSummary.js"
 
 const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - text.length))
 

@@ -7,7 +7,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { Output } from "../Output.js"
 import { ParallelCoordinator } from "../ParallelCoordinator.js"
-import { makeMemory } from "../RunJournal.js"
+import * as SqliteJournal from "../SqliteJournal.js"
 import * as Shutdown from "../Shutdown.js"
 import { makeCli } from "./Cli.js"
 import { exitCodeOf, requireSeparator } from "./ExitCode.js"
@@ -23,16 +23,18 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on("SIGINT", onSignal)
 process.on("SIGTERM", onSignal)
 
-const memoryJournal = Effect.runSync(makeMemory)
-
 const program = Effect.gen(function*() {
   const exitCode = yield* Ref.make(0)
   yield* requireSeparator(process.argv.slice(2))
-  yield* makeCli({ shutdown, journalFor: () => Effect.succeed(memoryJournal), exitCode })(process.argv)
+  yield* makeCli({ shutdown, journalFor: (stateDir) => SqliteJournal.make(`${stateDir}/journal.db`), exitCode })(process.argv)
   return yield* Ref.get(exitCode)
 })
 
-const layer = Layer.mergeAll(NodeContext.layer, Output.layerConsole, ParallelCoordinator.layer.pipe(Layer.provide(Output.layerConsole)))
+const layer = Layer.mergeAll(
+  NodeContext.layer,
+  Output.layerConsole,
+  ParallelCoordinator.layer.pipe(Layer.provide(Output.layerConsole))
+)
 const output = Output.makeConsole()
 
 Effect.runFork(program.pipe(Effect.provide(layer))).addObserver((exit) => {

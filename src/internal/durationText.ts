@@ -8,7 +8,9 @@ const UNIT_MILLIS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
 export const parseDurationText = (text: string): Either.Either<Duration.Duration, string> => {
   const match = DURATION.exec(text)
   if (match === null) {
-    return Either.left(`expected a duration such as 500ms, 30s, 5m or a number of seconds, received ${JSON.stringify(text)}`)
+    return Either.left(
+      `expected a duration such as 500ms, 30s, 5m or a number of seconds, received ${JSON.stringify(text)}`
+    )
   }
   const unit = (match[2] ?? "s") as keyof typeof UNIT_MILLIS
   return Either.right(Duration.millis(Math.round(Number(match[1]) * UNIT_MILLIS[unit])))
