@@ -23,7 +23,8 @@ await build({
   format: "esm",
   external: ["better-sqlite3"],
   banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from \"node:module\";const require = __createRequire(import.meta.url);"
+    js:
+      "#!/usr/bin/env node\nimport { createRequire as __createRequire } from \"node:module\";const require = __createRequire(import.meta.url);"
   },
   legalComments: "none",
   logLevel: "warning"

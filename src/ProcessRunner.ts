@@ -134,7 +134,10 @@ export const childEnvironment = (
  */
 export const processWorkflow = (
   options: ProcessWorkflowOptions
-): Workflow<ProcessFailed | RateLimited, CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path | Output> => {
+): Workflow<
+  ProcessFailed | RateLimited,
+  CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path | Output
+> => {
   const credentialVar = options.credentialVar ?? "AGENTOS_CREDENTIAL"
   const graceMillis = Duration.toMillis(options.grace ?? "5 seconds")
   const stdoutChannel = options.stdoutChannel ?? "stdout"

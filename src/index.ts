@@ -3,10 +3,6 @@
  *
  * @since 0.1.0
  */
-export { InvalidIdentifier, sanitizeIdentifier, showSafely, validatePathComponent, WorkflowId } from "./Identifier.js"
-export type { InvalidIdentifierReason } from "./Identifier.js"
-export { isRateLimited, parseRetryAfter, RateLimited } from "./RateLimited.js"
-export type { HeadersLike } from "./RateLimited.js"
 export { Credential, CredentialPool, CredentialUnavailable, PoolEvent } from "./CredentialPool.js"
 export type {
   CredentialInput,
@@ -19,14 +15,30 @@ export type {
   PoolStats,
   WithCredentialOptions
 } from "./CredentialPool.js"
-export { CoordinatorEvent, ParallelCoordinator } from "./ParallelCoordinator.js"
-export type { ParallelCoordinatorShape, RunOptions, Workflow, WorkflowContext } from "./ParallelCoordinator.js"
-export { OutputPrefixer } from "./OutputPrefixer.js"
-export { ProgressStats } from "./ProgressStats.js"
-export { ItemStatus, WorkflowResult } from "./WorkflowResult.js"
-export { CredentialUse, RunSummary } from "./RunSummary.js"
+export { InvalidIdentifier, sanitizeIdentifier, showSafely, validatePathComponent, WorkflowId } from "./Identifier.js"
+export type { InvalidIdentifierReason } from "./Identifier.js"
+export * as MockProvider from "./MockProvider.js"
 export { Output } from "./Output.js"
 export type { Channel, OutputShape, RecordedLine } from "./Output.js"
-export * as Shutdown from "./Shutdown.js"
+export { OutputPrefixer } from "./OutputPrefixer.js"
+export { CoordinatorEvent, ParallelCoordinator } from "./ParallelCoordinator.js"
+export type { ParallelCoordinatorShape, RunOptions, Workflow, WorkflowContext } from "./ParallelCoordinator.js"
+export { EXIT_RATE_LIMITED, parseRateLimitLine, ProcessFailed, processWorkflow } from "./ProcessRunner.js"
+export type { ProcessWorkflowOptions } from "./ProcessRunner.js"
+export { ProgressStats } from "./ProgressStats.js"
+export { isRateLimited, parseRetryAfter, RateLimited } from "./RateLimited.js"
+export type { HeadersLike } from "./RateLimited.js"
 export { JournalError, RunJournal } from "./RunJournal.js"
-export type { AttemptEnd, AttemptStart, JournalItem, JournalItemStatus, OpenedRun, RunJournalShape, RunStatus } from "./RunJournal.js"
+export type {
+  AttemptEnd,
+  AttemptStart,
+  JournalItem,
+  JournalItemStatus,
+  OpenedRun,
+  RunJournalShape,
+  RunStatus
+} from "./RunJournal.js"
+export { CredentialUse, RunSummary } from "./RunSummary.js"
+export * as Shutdown from "./Shutdown.js"
+export * as SqliteJournal from "./SqliteJournal.js"
+export { ItemStatus, WorkflowResult } from "./WorkflowResult.js"
