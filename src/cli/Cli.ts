@@ -120,13 +120,15 @@ export interface CliContext {
   readonly shutdown: Shutdown
   readonly journalFor: JournalFor
   readonly exitCode: Ref.Ref<number>
+  /** `--item ""` on the command line, which the parser drops. */
+  readonly emptyItems: number
 }
 
 /** The command tree. */
 export const makeCli = (context: CliContext) => {
   const run = Command.make("run", runOptions, (config) =>
     Effect.flatMap(
-      runCommand({ ...config, command: config.command }, context.shutdown, context.journalFor),
+      runCommand({ ...config, emptyItems: context.emptyItems }, context.shutdown, context.journalFor),
       (code) => Ref.set(context.exitCode, code)
     )).pipe(
       Command.withDescription(
@@ -137,9 +139,10 @@ export const makeCli = (context: CliContext) => {
     stateDir: Options.text("state-dir").pipe(Options.withPseudoName("DIR"), Options.optional),
     name: Options.text("name").pipe(Options.optional),
     json: Options.boolean("json")
-  }, (config) => Effect.flatMap(statusCommand(config, context.journalFor), (code) => Ref.set(context.exitCode, code))).pipe(
-    Command.withDescription("Show the latest run (or --name): counts, each item's state, and what a rerun would do.")
-  )
+  }, (config) => Effect.flatMap(statusCommand(config, context.journalFor), (code) => Ref.set(context.exitCode, code)))
+    .pipe(
+      Command.withDescription("Show the latest run (or --name): counts, each item's state, and what a rerun would do.")
+    )
   const root = Command.make("agentos-parallel").pipe(
     Command.withDescription("Run long, rate-limited workflows many at a time."),
     Command.withSubcommands([run, status])

@@ -46,6 +46,8 @@ export interface RunConfig {
   readonly fresh: boolean
   readonly json: boolean
   readonly command: ReadonlyArray<string>
+  /** `--item ""` given on the command line (the parser drops them; they are reported as invalid). */
+  readonly emptyItems: number
 }
 
 /** The run's default identity: the command's base name and a hash of the template and item source. */
@@ -81,7 +83,7 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
 
-    const checked = yield* readItems(config.itemsFile, config.items)
+    const checked = yield* readItems(config.itemsFile, [...config.items, ...Array(config.emptyItems).fill("")])
     if (checked.invalid.length > 0) {
       yield* output.lines(
         "stderr",

@@ -33,7 +33,9 @@ export const statusCommand = (
     if (Option.isNone(found)) {
       if (Option.isSome(config.name)) {
         return yield* new UsageError({
-          detail: `status: expected the name of a run recorded in ${stateDir}, received ${JSON.stringify(config.name.value)}`
+          detail: `status: expected the name of a run recorded in ${stateDir}, received ${
+            JSON.stringify(config.name.value)
+          }`
         })
       }
       yield* output.lines(config.json ? "stdout" : "stderr", [
@@ -78,7 +80,9 @@ export const statusCommand = (
       "",
       `${"ID".padEnd(width)}  STATUS       ATTEMPTS  ERROR`,
       ...run.items.map((i) =>
-        `${i.id.padEnd(width)}  ${i.status.padEnd(11)}  ${String(i.attempts).padEnd(8)}  ${Option.getOrElse(i.error, () => "")}`
+        `${i.id.padEnd(width)}  ${i.status.padEnd(11)}  ${String(i.attempts).padEnd(8)}  ${
+          Option.getOrElse(i.error, () => "")
+        }`
           .trimEnd()
       ),
       "",

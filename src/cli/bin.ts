@@ -7,10 +7,11 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { Output } from "../Output.js"
 import { ParallelCoordinator } from "../ParallelCoordinator.js"
-import * as SqliteJournal from "../SqliteJournal.js"
 import * as Shutdown from "../Shutdown.js"
+import * as SqliteJournal from "../SqliteJournal.js"
+import { countEmptyItems, requireSeparator } from "./Argv.js"
 import { makeCli } from "./Cli.js"
-import { exitCodeOf, requireSeparator } from "./ExitCode.js"
+import { exitCodeOf } from "./ExitCode.js"
 
 const shutdown = Shutdown.unsafeMake()
 let signals = 0
@@ -26,7 +27,12 @@ process.on("SIGTERM", onSignal)
 const program = Effect.gen(function*() {
   const exitCode = yield* Ref.make(0)
   yield* requireSeparator(process.argv.slice(2))
-  yield* makeCli({ shutdown, journalFor: (stateDir) => SqliteJournal.make(`${stateDir}/journal.db`), exitCode })(process.argv)
+  yield* makeCli({
+    shutdown,
+    journalFor: (stateDir) => SqliteJournal.make(`${stateDir}/journal.db`),
+    exitCode,
+    emptyItems: countEmptyItems(process.argv.slice(2))
+  })(process.argv)
   return yield* Ref.get(exitCode)
 })
 
