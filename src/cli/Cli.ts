@@ -9,6 +9,8 @@ import * as Either from "effect/Either"
 import * as Ref from "effect/Ref"
 import { parseDurationText } from "../internal/durationText.js"
 import type { Shutdown } from "../Shutdown.js"
+import { demoCommand } from "./DemoCommand.js"
+import { mockProviderCommand } from "./MockProviderCommand.js"
 import { type JournalFor, runCommand } from "./RunCommand.js"
 import { statusCommand } from "./StatusCommand.js"
 
@@ -143,9 +145,45 @@ export const makeCli = (context: CliContext) => {
     .pipe(
       Command.withDescription("Show the latest run (or --name): counts, each item's state, and what a rerun would do.")
     )
+  const demo = Command.make(
+    "demo",
+    {},
+    () => Effect.flatMap(demoCommand(context.shutdown, context.journalFor), (code) => Ref.set(context.exitCode, code))
+  ).pipe(
+    Command.withDescription(
+      "Run the main job on an embedded default: a mock LLM provider, the example workflow, 10 items, 3 keys."
+    )
+  )
+  const mockProvider = Command.make(
+    "mock-provider",
+    {
+      keys: Options.text("keys").pipe(
+        Options.withDescription("Comma-separated API keys the provider accepts."),
+        Options.mapEffect((text) => {
+          const keys = text.split(",").map((k) => k.trim()).filter((k) => k !== "")
+          return keys.length > 0
+            ? Effect.succeed(keys)
+            : Effect.fail(invalid(`--keys: expected comma-separated keys, received ${JSON.stringify(text)}`))
+        })
+      ),
+      limit: wholeNumber("limit", 1).pipe(
+        Options.withDescription("Requests per key per window."),
+        Options.withDefault(5)
+      ),
+      window: duration("window").pipe(Options.withDefault(Duration.seconds(1))),
+      algorithm: Options.choice("algorithm", ["fixed-window", "token-bucket"]).pipe(
+        Options.withDefault("fixed-window")
+      ),
+      latency: duration("latency").pipe(Options.withDefault(Duration.zero)),
+      port: wholeNumber("port", 0).pipe(Options.withDefault(0))
+    },
+    (config) => Effect.flatMap(mockProviderCommand(config, context.shutdown), (code) => Ref.set(context.exitCode, code))
+  ).pipe(
+    Command.withDescription("Serve the mock OpenAI-compatible API on 127.0.0.1 (prints its base URL) until Ctrl+C.")
+  )
   const root = Command.make("agentos-parallel").pipe(
     Command.withDescription("Run long, rate-limited workflows many at a time."),
-    Command.withSubcommands([run, status])
+    Command.withSubcommands([run, status, demo, mockProvider])
   )
   return Command.run(root, { name: "agentos-parallel", version: "0.1.0" })
 }

@@ -56,12 +56,6 @@ export const runMessage = (event: CoordinatorEvent): Option.Option<string> => {
   switch (event._tag) {
     case "ItemRetrying":
       return Option.some(`${event.id} failed (${event.error}); retrying as attempt ${event.attempt}`)
-    case "ItemRateLimited":
-      return Option.some(
-        `${event.id} rate limited${Option.match(event.label, { onNone: () => "", onSome: (l) => ` on ${l}` })}${
-          Option.match(event.retryAfter, { onNone: () => "", onSome: (d) => ` (retry after ${formatShort(d)})` })
-        }; it goes back to the queue`
-      )
     case "ItemFinished":
       return event.result.status === "failed"
         ? Option.some(`${event.result.id} failed: ${event.result.error ?? "unknown error"}`)
