@@ -247,7 +247,9 @@ interface PoolState {
 const toCredential = (input: CredentialInput, index: number): Credential => {
   const defaultLabel = `key-${index + 1}`
   if (typeof input === "string") return new Credential({ label: defaultLabel, secret: Redacted.make(input) })
-  if (Redacted.isRedacted(input)) return new Credential({ label: defaultLabel, secret: input as Redacted.Redacted<string> })
+  if (Redacted.isRedacted(input)) {
+    return new Credential({ label: defaultLabel, secret: input as Redacted.Redacted<string> })
+  }
   const secret = typeof input.secret === "string" ? Redacted.make(input.secret) : input.secret
   return new Credential({ label: input.label ?? defaultLabel, secret })
 }
@@ -255,13 +257,14 @@ const toCredential = (input: CredentialInput, index: number): Credential => {
 const positiveInt = (name: string, value: number | undefined, fallback: number): number => {
   const n = value ?? fallback
   if (!Number.isInteger(n) || n < 1) {
-    throw new globalThis.Error(`CredentialPool: ${name} must be a whole number of at least 1, received ${String(value)}`)
+    throw new globalThis.Error(
+      `CredentialPool: ${name} must be a whole number of at least 1, received ${String(value)}`
+    )
   }
   return n
 }
 
-const isFree = (slot: Slot, perCredential: number, now: number) =>
-  slot.holders < perCredential && slot.deadline <= now
+const isFree = (slot: Slot, perCredential: number, now: number) => slot.holders < perCredential && slot.deadline <= now
 
 /** Fewest holders first, then least recently leased. */
 const pickSlot = (slots: ReadonlyArray<Slot>, perCredential: number, now: number): number => {
@@ -400,9 +403,9 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
         const cooldown = Math.ceil(base) + jitter
         const now = yield* Clock.currentTimeMillis
         const until = now + cooldown
-        const extended = yield* Ref.modify(state, (s) => {
+        const published = yield* Ref.modify(state, (s): readonly [ReadonlyArray<PoolEvent> | undefined, PoolState] => {
           const slot = s.slots[index]!
-          if (slot.deadline >= until) return [false, s] as const
+          if (slot.deadline >= until) return [undefined, s]
           const overlap = Math.max(0, slot.deadline - now)
           const slots = replaceSlot(s.slots, index, (x) => ({
             ...x,
@@ -410,10 +413,22 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
             rateLimits: x.rateLimits + 1,
             coolingMillis: x.coolingMillis + cooldown - overlap
           }))
-          return [true, { ...s, slots, condition: conditionOf(slots, s.waiters.length, now) }] as const
+          const condition = conditionOf(slots, s.waiters.length, now)
+          const out: Array<PoolEvent> = [
+            PoolEvent.RateLimited({ label: labels[index]!, cooldownMillis: cooldown, until })
+          ]
+          // Waiters of an exhausted pool now wait for a deadline instead of a release: say so.
+          if (condition !== s.condition) {
+            out.push(PoolEvent.ConditionChanged({
+              condition,
+              waiting: s.waiters.length,
+              nextDeadline: nextDeadlineOf(slots, now)
+            }))
+          }
+          return [out, { ...s, slots, condition }]
         })
-        if (!extended) return
-        yield* PubSub.publish(events, PoolEvent.RateLimited({ label: labels[index]!, cooldownMillis: cooldown, until }))
+        if (published === undefined) return
+        yield* publishAll(published)
         yield* Effect.sleep(Duration.millis(cooldown)).pipe(
           Effect.zipRight(cooledDown(index)),
           Effect.forkIn(scope)
@@ -440,29 +455,28 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
       restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
       maxWait: Duration.DurationInput | undefined
     ) =>
-        Effect.gen(function*() {
-          const start = yield* Clock.currentTimeMillis
-          const waiter: Waiter = { deferred: yield* Deferred.make<number>(), assigned: undefined }
-          const out: Array<PoolEvent> = []
-          const woken = yield* Ref.modify(state, (s) =>
-            dispatch({ ...s, waiters: [...s.waiters, waiter] }, start, out))
-          yield* wake(woken)
-          yield* publishAll(out)
-          const waiting = Deferred.await(waiter.deferred)
-          const index = yield* restore(
-            maxWait === undefined ? waiting : Effect.timeoutFail(waiting, {
-              duration: maxWait,
-              onTimeout: () =>
-                new CredentialUnavailable({
-                  reason: "WaitTimedOut",
-                  detail: `waited ${Duration.format(maxWait)} with all ${labels.length} credentials leased or cooling`
-                })
-            })
-          ).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : cancel(waiter))))
-          const now = yield* Clock.currentTimeMillis
-          yield* PubSub.publish(events, PoolEvent.Leased({ label: labels[index]!, waitedMillis: now - start }))
-          return index
-        })
+      Effect.gen(function*() {
+        const start = yield* Clock.currentTimeMillis
+        const waiter: Waiter = { deferred: yield* Deferred.make<number>(), assigned: undefined }
+        const out: Array<PoolEvent> = []
+        const woken = yield* Ref.modify(state, (s) => dispatch({ ...s, waiters: [...s.waiters, waiter] }, start, out))
+        yield* wake(woken)
+        yield* publishAll(out)
+        const waiting = Deferred.await(waiter.deferred)
+        const index = yield* restore(
+          maxWait === undefined ? waiting : Effect.timeoutFail(waiting, {
+            duration: maxWait,
+            onTimeout: () =>
+              new CredentialUnavailable({
+                reason: "WaitTimedOut",
+                detail: `waited ${Duration.format(maxWait)} with all ${labels.length} credentials leased or cooling`
+              })
+          })
+        ).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : cancel(waiter))))
+        const now = yield* Clock.currentTimeMillis
+        yield* PubSub.publish(events, PoolEvent.Leased({ label: labels[index]!, waitedMillis: now - start }))
+        return index
+      })
 
     const lease = (leaseOptions?: LeaseOptions): Effect.Effect<Lease, CredentialUnavailable, Scope.Scope> =>
       Effect.uninterruptibleMask((restore) =>

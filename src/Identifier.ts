@@ -56,7 +56,9 @@ export class InvalidIdentifier extends Schema.TaggedError<InvalidIdentifier>()("
   input: Schema.String
 }) {
   override get message(): string {
-    return `invalid id ${this.input}: ${explanations[this.reason]}; expected 1-${MAX_LENGTH} characters of A-Z, a-z, 0-9, "_" or "-"`
+    return `invalid id ${this.input}: ${
+      explanations[this.reason]
+    }; expected 1-${MAX_LENGTH} characters of A-Z, a-z, 0-9, "_" or "-"`
   }
 }
 
@@ -87,12 +89,18 @@ export type WorkflowId = typeof WorkflowId.Type
  * @category utils
  */
 export const showSafely = (input: string): string => {
-  const codePoints = Array.from(input)
-  const shown = codePoints.slice(0, SHOWN_LENGTH).join("").replace(
+  // Counted, not copied into an array: an id read from a file may be very long.
+  let head = ""
+  let count = 0
+  for (const c of input) {
+    if (count < SHOWN_LENGTH) head += c
+    count++
+  }
+  const shown = head.replace(
     /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}"\\]/gu,
     (c) => c === "\"" || c === "\\" ? `\\${c}` : `\\u{${c.codePointAt(0)!.toString(16)}}`
   )
-  const cut = codePoints.length > SHOWN_LENGTH ? `… (${codePoints.length} characters)` : ""
+  const cut = count > SHOWN_LENGTH ? `… (${count} characters)` : ""
   return `"${shown}"${cut}`
 }
 

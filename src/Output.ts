@@ -31,7 +31,10 @@ export interface OutputShape {
   readonly status: (line: Option.Option<string>) => Effect.Effect<void>
   /** `true` when a progress line can be shown (stderr is a terminal). */
   readonly interactive: boolean
-  /** `true` when colour is allowed (`NO_COLOR` unset, or `FORCE_COLOR` set, and a terminal). */
+  /**
+   * `true` when colour is allowed: on a terminal unless `NO_COLOR` is set (non-empty); `FORCE_COLOR`
+   * (`1`, `2`, `3`, `true` or empty) forces it on anywhere, and `FORCE_COLOR=0`/`false` forces it off.
+   */
   readonly color: boolean
 }
 
@@ -47,6 +50,7 @@ export interface RecordedLine {
 }
 
 const CLEAR_LINE = "\r\x1b[2K"
+const FORCE_COLOR_ON = new Set(["", "1", "2", "3", "true"])
 
 interface Writable {
   readonly write: (text: string) => unknown
@@ -70,8 +74,10 @@ export const makeConsole = (options?: {
   const stderr = options?.stderr ?? process.stderr
   const env = options?.env ?? process.env
   const interactive = stderr.isTTY === true
-  const color = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0"
-    ? true
+  // As Node reads FORCE_COLOR: "", "1", "2", "3" or "true" force colour on; any other value
+  // ("0", "false", ...) turns it off; either way NO_COLOR and the terminal check no longer apply.
+  const color = env.FORCE_COLOR !== undefined
+    ? FORCE_COLOR_ON.has(env.FORCE_COLOR)
     : interactive && (env.NO_COLOR === undefined || env.NO_COLOR === "")
   const closed = { stdout: false, stderr: false }
   const guard = (channel: Channel, stream: Writable) =>
@@ -159,13 +165,13 @@ export const makeMemory: Effect.Effect<{
  * @since 0.1.0
  * @category constructors
  */
-export const silent: OutputShape = ({
+export const silent: OutputShape = {
   lines: () => Effect.void,
   coordinator: () => Effect.void,
   status: () => Effect.void,
   interactive: false,
   color: false
-})
+}
 
 /**
  * The output service: `Output.layerConsole` for the process's streams, `Output.makeMemory` for tests.

@@ -9,6 +9,7 @@ import * as Command from "@effect/platform/Command"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -93,6 +94,8 @@ export interface ProcessWorkflowOptions {
   readonly onSpawn?: ((id: WorkflowId, attempt: number, pid: number) => Effect.Effect<void>) | undefined
 }
 
+const encoder = new TextEncoder()
+
 const signalGroup = (pid: number, signal: NodeJS.Signals) =>
   Effect.sync(() => {
     try {
@@ -169,6 +172,32 @@ export const processWorkflow = (
       const pid = child.pid as number
       if (options.onSpawn !== undefined) yield* options.onSpawn(context.id, context.attempt, pid)
 
+      let retryAfter: Option.Option<Option.Option<Duration.Duration>> = Option.none()
+      const relay = (channel: Channel, stream: Stream.Stream<Uint8Array, unknown>) =>
+        stream.pipe(
+          OutputPrefixer.linesFromBytes,
+          Stream.runForEachChunk((chunk) => {
+            const lines: Array<string> = []
+            for (const line of chunk) {
+              const limited = parseRateLimitLine(line)
+              if (Option.isSome(limited)) retryAfter = limited
+              lines.push(`[${context.id}] ${line}`)
+            }
+            return Effect.zipRight(
+              Effect.ignore(log.writeAll(encoder.encode(Chunk.join(chunk, "\n") + "\n"))),
+              output.lines(channel, lines)
+            )
+          }),
+          Effect.ignore
+        )
+      // Forked into the scope, so that what a child writes while it is being stopped is still relayed.
+      const relays = yield* Effect.forkScoped(
+        Effect.all([relay(stdoutChannel, child.stdout), relay("stderr", child.stderr)], {
+          concurrency: 2,
+          discard: true
+        })
+      )
+
       // TERM is sent once: at shutdown (so the child can checkpoint) or when the start is stopped.
       let termSentAt: number | undefined
       const term = Effect.flatMap(Clock.currentTimeMillis, (now) => {
@@ -181,50 +210,39 @@ export const processWorkflow = (
       yield* Effect.addFinalizer(() =>
         Effect.gen(function*() {
           const running = yield* Effect.orElseSucceed(child.isRunning, () => false)
-          if (!running && termSentAt === undefined) return
-          yield* term
-          const now = yield* Clock.currentTimeMillis
-          const remaining = Math.max(0, graceMillis - (now - termSentAt!))
-          // Forked so the sleep can be interrupted: finalizers themselves are uninterruptible.
-          const killer = yield* Effect.forkDaemon(Effect.interruptible(
-            Effect.raceFirst(Effect.sleep(Duration.millis(remaining)), context.forced).pipe(
-              Effect.zipRight(signalGroup(pid, "SIGKILL"))
-            )
-          ))
-          yield* Effect.ignore(child.exitCode)
-          yield* Fiber.interrupt(killer)
-          // Grandchildren that ignored TERM must not outlive the item.
-          yield* signalGroup(pid, "SIGKILL")
+          if (running || termSentAt !== undefined) {
+            yield* term
+            const now = yield* Clock.currentTimeMillis
+            const remaining = Math.max(0, graceMillis - (now - termSentAt!))
+            // Forked so the sleep can be interrupted: finalizers themselves are uninterruptible.
+            const killer = yield* Effect.forkDaemon(Effect.interruptible(
+              Effect.raceFirst(Effect.sleep(Duration.millis(remaining)), context.forced).pipe(
+                Effect.zipRight(signalGroup(pid, "SIGKILL"))
+              )
+            ))
+            yield* Effect.ignore(child.exitCode)
+            yield* Fiber.interrupt(killer)
+            // Grandchildren that ignored TERM must not outlive the item.
+            yield* signalGroup(pid, "SIGKILL")
+          }
+          // Every writer is gone now, so the pipes reach their end: relay what is left.
+          yield* Fiber.await(relays)
         })
       )
 
-      let retryAfter: Option.Option<Option.Option<Duration.Duration>> = Option.none()
-      const relay = (channel: Channel, stream: Stream.Stream<Uint8Array, unknown>) =>
-        stream.pipe(
-          Stream.tap((bytes) => Effect.ignore(log.write(bytes))),
-          OutputPrefixer.linesFromBytes,
-          Stream.runForEachChunk((chunk) => {
-            const lines: Array<string> = []
-            for (const line of chunk) {
-              const limited = parseRateLimitLine(line)
-              if (Option.isSome(limited)) retryAfter = limited
-              lines.push(`[${context.id}] ${line}`)
-            }
-            return output.lines(channel, lines)
-          }),
-          Effect.ignore
-        )
-
-      const [exit] = yield* Effect.all(
-        [Effect.either(child.exitCode), relay(stdoutChannel, child.stdout), relay("stderr", child.stderr)],
-        { concurrency: "unbounded" }
-      )
+      const exit = yield* Effect.either(child.exitCode)
+      yield* Fiber.join(relays)
       if (exit._tag === "Left") {
         const signal = /signal: (\w+)/.exec(exit.left.message)?.[1] ?? "unknown"
         return yield* new ProcessFailed({ reason: "Signaled", signal, detail: `killed by signal ${signal}` })
       }
       const code = exit.right as number
-      if (code === 0) return
+      if (code === 0) {
+        for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+          yield* Effect.ignore(fs.remove(workflowDb + suffix))
+        }
+        return
+      }
       if (code === EXIT_RATE_LIMITED) {
         const after = Option.flatten(retryAfter)
         return yield* new RateLimited(Option.isSome(after) ? { retryAfter: after.value } : {})

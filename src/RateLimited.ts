@@ -57,7 +57,8 @@ const header = (headers: HeadersLike, name: string): string | undefined => {
 
 const NUMBER = /^\s*\d+(\.\d+)?\s*$/
 /** IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) and the obsolete RFC 850 form (`Sunday, 06-Nov-94 ...`). */
-const IMF_DATE = /^\s*[A-Za-z]{3,9},\s*\d{1,2}[\s-][A-Za-z]{3}[\s-]\d{2}(\d{2})?\s+\d{1,2}:\d{2}:\d{2}\s+(GMT|UTC|[+-]\d{4})\s*$/i
+const IMF_DATE =
+  /^\s*[A-Za-z]{3,9},\s*\d{1,2}[\s-][A-Za-z]{3}[\s-]\d{2}(\d{2})?\s+\d{1,2}:\d{2}:\d{2}\s+(GMT|UTC|[+-]\d{4})\s*$/i
 /** The obsolete asctime form (`Sun Nov  6 08:49:37 1994`), which is GMT although it does not say so. */
 const ASCTIME_DATE = /^\s*[A-Za-z]{3}\s+[A-Za-z]{3}\s+\d{1,2}\s+\d{1,2}:\d{2}:\d{2}\s+\d{4}\s*$/
 

@@ -33,3 +33,53 @@ export const countEmptyItems = (args: ReadonlyArray<string>): number => {
   }
   return count
 }
+
+const RUN_VALUE_OPTIONS = new Set([
+  "--items",
+  "--item",
+  "--parallel",
+  "-p",
+  "--max-parallel",
+  "--credentials-file",
+  "--credentials-env",
+  "--credential-var",
+  "--per-credential",
+  "--backoff",
+  "--retries",
+  "--timeout",
+  "--grace",
+  "--state-dir",
+  "--name",
+  "--log-level"
+])
+const RUN_FLAGS = new Set(["--dry-run", "--fresh", "--json", "--help", "-h", "--version", "--wizard", "--completions"])
+
+/**
+ * Checks the options of `run` before `--`: @effect/cli would take an unknown option (or a stray word)
+ * there as the start of the workflow command.
+ */
+export const checkRunOptions = (args: ReadonlyArray<string>): Effect.Effect<void, UsageError> => {
+  if (args[0] !== "run") return Effect.void
+  const separator = args.indexOf("--")
+  const head = args.slice(1, separator === -1 ? undefined : separator)
+  for (let i = 0; i < head.length; i++) {
+    const token = head[i]!
+    const name = token.startsWith("--") ? token.split("=")[0]! : token
+    if (RUN_VALUE_OPTIONS.has(name)) {
+      if (!token.includes("=")) i++
+    } else if (!RUN_FLAGS.has(name)) {
+      return Effect.fail(
+        new UsageError({
+          detail: token.startsWith("-")
+            ? `run: unknown option ${JSON.stringify(token)}; expected one of ${
+              [...RUN_VALUE_OPTIONS, ...RUN_FLAGS].filter((o) => o.startsWith("--")).join(", ")
+            } before "--" (see agentos-parallel run --help)`
+            : `run: unexpected argument ${
+              JSON.stringify(token)
+            } before "--"; expected options only, then "--" and the workflow command`
+        })
+      )
+    }
+  }
+  return Effect.void
+}

@@ -9,7 +9,7 @@ import { Output } from "../Output.js"
 import { ParallelCoordinator } from "../ParallelCoordinator.js"
 import * as Shutdown from "../Shutdown.js"
 import * as SqliteJournal from "../SqliteJournal.js"
-import { countEmptyItems, requireSeparator } from "./Argv.js"
+import { checkRunOptions, countEmptyItems, requireSeparator } from "./Argv.js"
 import { makeCli } from "./Cli.js"
 import { exitCodeOf } from "./ExitCode.js"
 
@@ -27,6 +27,7 @@ process.on("SIGTERM", onSignal)
 const program = Effect.gen(function*() {
   const exitCode = yield* Ref.make(0)
   yield* requireSeparator(process.argv.slice(2))
+  yield* checkRunOptions(process.argv.slice(2))
   yield* makeCli({
     shutdown,
     journalFor: (stateDir) => SqliteJournal.make(`${stateDir}/journal.db`),
