@@ -21,6 +21,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { randomUUID } from "node:crypto"
 import { type Credential, CredentialPool, type CredentialPoolShape } from "./CredentialPool.js"
 import { sanitizeIdentifier, type WorkflowId } from "./Identifier.js"
 import { Output } from "./Output.js"
@@ -210,7 +211,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       const keepResults = options.keepResults ?? true
       const pool: Option.Option<CredentialPoolShape> = yield* Effect.serviceOption(CredentialPool)
       const journalService: Option.Option<RunJournalShape> = yield* Effect.serviceOption(RunJournal)
-      const runId = options.runId ?? `run-${Date.now().toString(36)}`
+      const runId = options.runId ?? `run-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`
       const materialized = isStream(items) ? undefined : Array.from(items)
       const opened: Option.Option<OpenedRun> = yield* Option.match(journalService, {
         onNone: () => Effect.succeedNone,
@@ -297,7 +298,11 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
                 stopping: shutdown.requested,
                 forced: shutdown.forced
               }
-              const body = Effect.asVoid(workflow(context))
+              const body = Effect.asVoid(workflow(context)).pipe(
+                Effect.tap(() => Effect.sync(() => (workflowSucceeded = true))),
+                Effect.ensuring(Effect.sync(() => (inWorkflow = false)))
+              )
+              inWorkflow = true
               const limited = timeout === undefined ? body : Effect.timeoutFail(body, {
                 duration: timeout,
                 onTimeout: () => new TimedOut({ after: timeout })
@@ -353,10 +358,15 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
             onSome: (p) => p.withCredential((credential) => start(Option.some(credential)))
           })
 
+          let inWorkflow = false
+          let workflowSucceeded = false
           let failures = 0
           const willRetry = (error: unknown) => failures <= retries && !stopping && !(error instanceof Stopped)
           const policy = Schedule.exponential(options.retryDelay ?? "1 second").pipe(
             Schedule.jittered,
+            // Whole milliseconds: a fractional delay moves a TestClock to an instant where
+            // Clock.currentTimeNanos throws (BigInt of a fraction).
+            Schedule.modifyDelay((_, delay) => Duration.millis(Math.round(Duration.toMillis(delay)))),
             Schedule.whileInput(willRetry)
           )
 
@@ -383,6 +393,12 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
               })
             })
 
+          // A shutdown ends at once what is only waiting (for a credential, a retry backoff or a
+          // rate-limit pause); a workflow already running keeps its grace.
+          const stopWhileWaiting = Effect.zipRight(
+            shutdown.requested,
+            Effect.suspend(() => (inWorkflow || workflowSucceeded ? Effect.never : Effect.fail(new Stopped())))
+          )
           const exit = yield* once.pipe(
             Effect.tapError((error) => {
               failures++
@@ -393,6 +409,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
                 : Effect.void
             }),
             Effect.retry(policy),
+            (retried) => Effect.raceFirst(retried, stopWhileWaiting),
             Effect.onInterrupt(() => finish("interrupted", Option.some("stopped by shutdown"))),
             Effect.exit
           )

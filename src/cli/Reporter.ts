@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { CredentialPoolShape, PoolEvent, PoolStats } from "../CredentialPool.js"
+import { paint } from "../internal/ansi.js"
 import { formatShort } from "../internal/durationText.js"
 import { Output } from "../Output.js"
 import type { CoordinatorEvent } from "../ParallelCoordinator.js"
@@ -71,17 +72,19 @@ export const runMessage = (event: CoordinatorEvent): Option.Option<string> => {
 
 /** Counters the progress line shows, folded from run events. */
 export interface Progress {
+  started: boolean
   total: number
   completed: number
   running: number
   failed: number
 }
 
-export const emptyProgress = (): Progress => ({ total: 0, completed: 0, running: 0, failed: 0 })
+export const emptyProgress = (): Progress => ({ started: false, total: 0, completed: 0, running: 0, failed: 0 })
 
 export const foldProgress = (progress: Progress, event: CoordinatorEvent): void => {
   switch (event._tag) {
     case "RunStarted":
+      progress.started = true
       progress.total = Option.getOrElse(event.total, () => progress.total)
       return
     case "ItemStarted":
@@ -98,16 +101,24 @@ export const foldProgress = (progress: Progress, event: CoordinatorEvent): void 
 }
 
 /** `[=====>    ] 5/10 complete · 3 running · 1 failed · keys: 1 free, 2 cooling (next in 37s)` */
-export const renderProgress = (progress: Progress, pool: Option.Option<PoolStats>, now: number, width = 20): string => {
+export const renderProgress = (
+  progress: Progress,
+  pool: Option.Option<PoolStats>,
+  now: number,
+  color = false,
+  width = 20
+): string => {
+  const c = paint(color)
   const ratio = progress.total === 0 ? 0 : Math.min(1, progress.completed / progress.total)
   const filled = Math.round(ratio * width)
   const bar = filled === 0
     ? " ".repeat(width)
     : "=".repeat(filled - 1) + (filled === width ? "=" : ">") + " ".repeat(width - filled)
+  const failed = `${progress.failed} failed`
   const parts = [
-    `[${bar}] ${progress.completed}/${progress.total} complete`,
+    `[${c.green(bar)}] ${progress.completed}/${progress.total} complete`,
     `${progress.running} running`,
-    `${progress.failed} failed`
+    progress.failed > 0 ? c.red(failed) : failed
   ]
   if (Option.isSome(pool)) {
     const s = pool.value
@@ -115,7 +126,8 @@ export const renderProgress = (progress: Progress, pool: Option.Option<PoolStats
       onNone: () => "",
       onSome: (at) => ` (next in ${formatShort(Math.max(0, at - now))})`
     })
-    parts.push(`keys: ${s.available} free, ${s.rateLimited} cooling${next}`)
+    const cooling = `${s.rateLimited} cooling${next}`
+    parts.push(`keys: ${s.available} free, ${s.rateLimited > 0 ? c.yellow(cooling) : cooling}`)
   }
   return parts.join(" · ")
 }
@@ -124,9 +136,9 @@ export const renderProgress = (progress: Progress, pool: Option.Option<PoolStats
 export const drawProgress = (progress: Progress, pool: Option.Option<CredentialPoolShape>) =>
   Effect.gen(function*() {
     const output = yield* Output
-    if (!output.interactive) return
+    if (!output.interactive || !progress.started) return
     const stats = Option.isSome(pool) ? Option.some(yield* pool.value.stats) : Option.none()
-    yield* output.status(Option.some(renderProgress(progress, stats, Date.now())))
+    yield* output.status(Option.some(renderProgress(progress, stats, Date.now(), output.color)))
   })
 
 export const clearProgress = Effect.flatMap(Output, (output) => output.status(Option.none()))

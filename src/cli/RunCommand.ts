@@ -204,7 +204,7 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
     }
     const json = JSON.stringify(encoded, null, 2)
     yield* Effect.ignore(fs.writeFileString(layout.summary, json + "\n"))
-    yield* output.lines("stderr", renderSummary(summary, { logDir: layout.logDir }))
+    yield* output.lines("stderr", renderSummary(summary, { logDir: layout.logDir, color: output.color }))
     if (config.json) yield* output.lines("stdout", [json])
 
     if (summary.interrupted) {

@@ -1,11 +1,13 @@
-import * as Duration from "effect/Duration"
+import { paint } from "../internal/ansi.js"
 import { formatShort } from "../internal/durationText.js"
 import type { RunSummary } from "../RunSummary.js"
 
-const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - text.length))
+const visibleLength = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "").length
+
+const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - visibleLength(text)))
 
 const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): Array<string> => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const widths = header.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i]!))))
   const render = (cells: ReadonlyArray<string>) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i]!))).join("  ").trimEnd()
   return [render(header), render(widths.map((w) => "-".repeat(w))), ...rows.map(render)]
@@ -20,13 +22,24 @@ const note = (r: RunSummary["results"][number]): string => {
 }
 
 /** The human summary printed on stderr at the end of a run. */
-export const renderSummary = (summary: RunSummary, context: { readonly logDir: string }): Array<string> => {
+export const renderSummary = (
+  summary: RunSummary,
+  context: { readonly logDir: string; readonly color: boolean }
+): Array<string> => {
   const s = summary.stats
+  const c = paint(context.color)
+  const statusColor = { succeeded: c.green, failed: c.red, interrupted: c.yellow, skipped: c.dim } as const
   const lines: Array<string> = ["", "Summary"]
   if (summary.results.length > 0) {
     lines.push(...table(
       ["ID", "STATUS", "ATTEMPTS", "DURATION", "NOTE"],
-      summary.results.map((r) => [r.id, r.status, String(r.attempts), formatShort(r.duration), note(r)])
+      summary.results.map((r) => [
+        r.id,
+        statusColor[r.status](r.status),
+        String(r.attempts),
+        formatShort(r.duration),
+        note(r)
+      ])
     ))
     lines.push("")
   }
@@ -46,6 +59,3 @@ export const renderSummary = (summary: RunSummary, context: { readonly logDir: s
   lines.push(`Logs: ${context.logDir}`)
   return lines
 }
-
-/** Milliseconds of a duration, for JSON. */
-export const toMillis = (d: Duration.Duration) => Duration.toMillis(d)
