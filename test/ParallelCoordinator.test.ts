@@ -527,6 +527,29 @@ describe("ParallelCoordinator", () => {
         })
       ))
 
+    it.scoped("a shutdown ends at once what only waits for a credential; the running item keeps its grace", () =>
+      withCoordinator((coordinator) =>
+        Effect.gen(function*() {
+          const shutdown = yield* Shutdown.make
+          const started: Array<string> = []
+          // "a" checkpoints and stops 2 s after the request; "b" waits for the only key.
+          const fiber = yield* Effect.fork(
+            coordinator.run(["a", "b"], cooperative(started), { concurrency: 2, shutdown, grace: "10 seconds" })
+              .pipe(Effect.provide(CredentialPool.layer({ credentials: ["only-key"] })))
+          )
+          yield* settle
+          assert.deepStrictEqual(started, ["a"], "one key: the second item waits for it")
+          yield* shutdown.request("SIGINT")
+          yield* settle
+          yield* TestClock.adjust("2 seconds")
+          const summary = yield* Fiber.join(fiber)
+          assert.strictEqual(yield* now, 2_000, "the waiting item did not hold the shutdown for the grace")
+          assert.deepInclude(byId(summary).b!, { status: "interrupted", attempts: 0 })
+          assert.strictEqual(byId(summary).a!.status, "succeeded")
+          assert.deepStrictEqual(started, ["a"])
+        })
+      ))
+
     it.scoped("interrupting the run itself is a graceful shutdown, and waits for it", () =>
       withCoordinator((coordinator) =>
         Effect.gen(function*() {
