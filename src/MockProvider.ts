@@ -14,6 +14,12 @@
  * | over the key's `limit` per `window` | 429 with `retry-after` and `retry-after-ms` |
  * | otherwise | 200 after `latency`, a `chat.completion` whose content derives from the last user message |
  *
+ * Every 200 carries OpenAI-style rate-limit headers, as of the request's arrival:
+ * `x-ratelimit-limit-requests` (the `limit`), `x-ratelimit-remaining-requests` (requests left in
+ * the key's window or bucket) and `x-ratelimit-reset-requests` (the time until the key's allowance
+ * is whole again, in seconds with millisecond precision, e.g. `0.42s`, `1s`), so a client can pace
+ * itself instead of meeting a 429.
+ *
  * Faults are checked before the limiter, so they do not use up the key's allowance. Every 429
  * carries `retry-after` (whole seconds, rounded up) and `retry-after-ms` (exact milliseconds) and
  * an OpenAI-style error body.
@@ -665,12 +671,18 @@ export const serve = (options: MockProviderOptions): Effect.Effect<MockProvider,
         const remaining = config.algorithm === "fixed-window"
           ? config.limit - state.count
           : Math.floor(state.level / config.windowMs)
+        // Until the key's allowance is whole again (OpenAI's meaning), from arrival: the end of
+        // the current window, or the time the bucket takes to refill.
+        const resetMs = config.algorithm === "fixed-window"
+          ? state.windowStart + config.windowMs - arrived
+          : Math.ceil((config.limit * config.windowMs - state.level) / config.limit)
         if (hasLatency) yield* Effect.sleep(config.latency)
         send(res, {
           status: 200,
           headers: {
             "x-ratelimit-limit-requests": String(config.limit),
-            "x-ratelimit-remaining-requests": String(remaining)
+            "x-ratelimit-remaining-requests": String(remaining),
+            "x-ratelimit-reset-requests": `${resetMs / 1000}s`
           },
           body: completion(request, ++completions)
         })

@@ -98,7 +98,15 @@ export interface RunOptions {
  * @category models
  */
 export type CoordinatorEvent = Data.TaggedEnum<{
-  RunStarted: { readonly runId: string; readonly concurrency: number; readonly total: Option.Option<number> }
+  RunStarted: {
+    readonly runId: string
+    readonly concurrency: number
+    readonly total: Option.Option<number>
+    /** Items an earlier run of this id already finished (they are skipped). */
+    readonly alreadySucceeded: number
+    /** Items an earlier runner left running when it died; they run again. */
+    readonly recovered: ReadonlyArray<string>
+  }
   ItemStarted: { readonly id: string; readonly attempt: number; readonly label: Option.Option<string> }
   ItemRateLimited: {
     readonly id: string
@@ -426,7 +434,9 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       yield* publish(CoordinatorEvent.RunStarted({
         runId,
         concurrency,
-        total: materialized === undefined ? Option.none() : Option.some(materialized.length)
+        total: materialized === undefined ? Option.none() : Option.some(materialized.length),
+        alreadySucceeded: [...previous.values()].filter((item) => item.status === "succeeded").length,
+        recovered: Option.match(opened, { onNone: () => [], onSome: (run) => run.recovered.map((item) => item.id) })
       }))
 
       const dispatch: Effect.Effect<void, EI, R | RI> = materialized !== undefined

@@ -55,6 +55,20 @@ export const makePoolNarrator = (total: number) => {
 /** The `[COORDINATOR]` message for a run event, if it deserves one. */
 export const runMessage = (event: CoordinatorEvent): Option.Option<string> => {
   switch (event._tag) {
+    case "RunStarted": {
+      const notes: Array<string> = []
+      if (event.alreadySucceeded > 0) notes.push(`${event.alreadySucceeded} already succeeded (skipped)`)
+      if (event.recovered.length > 0) {
+        notes.push(
+          `${event.recovered.length} left running by a runner that died (${
+            event.recovered.join(", ")
+          }): their processes were stopped and they run again`
+        )
+      }
+      return notes.length === 0
+        ? Option.none()
+        : Option.some(`Resuming run ${event.runId}: ${notes.join("; ")}`)
+    }
     case "ItemRetrying":
       return Option.some(`${event.id} failed (${event.error}); retrying as attempt ${event.attempt}`)
     case "ItemFinished":

@@ -109,10 +109,13 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
       : deriveRunName(config.command, itemsSourceOf(config, path))
     const stateDir = yield* resolveStateDir(Option.getOrUndefined(config.stateDir))
     const credentials = yield* loadCredentials(config.credentialsFile, config.credentialsEnv)
-    const journal = yield* journalFor(stateDir)
 
     if (config.dryRun) {
-      const status = config.fresh ? Option.none() : yield* journal.status(Option.some(runId))
+      // A dry run reads the journal if there is one, and creates nothing.
+      const known = yield* Effect.orElseSucceed(fs.exists(path.join(stateDir, "journal.db")), () => false)
+      const status = config.fresh || !known
+        ? Option.none()
+        : yield* Effect.flatMap(journalFor(stateDir), (journal) => journal.status(Option.some(runId)))
       const done = new Set(
         Option.match(status, {
           onNone: () => [],
@@ -123,6 +126,7 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
       return 0
     }
 
+    const journal = yield* journalFor(stateDir)
     const startedAt = new Date()
     const layout = yield* makeLayout(stateDir, runId, startedAt)
     yield* Effect.orDie(fs.makeDirectory(layout.checkpointDir, { recursive: true }))
