@@ -118,6 +118,8 @@ export type CoordinatorEvent = Data.TaggedEnum<{
   ItemFinished: { readonly result: WorkflowResult }
   ShutdownStarted: { readonly running: number; readonly grace: Duration.Duration }
   ShutdownForced: {}
+  /** The grace is over (or was skipped): the items still running are being stopped. */
+  ShutdownStopping: { readonly running: number }
   RunFinished: { readonly summary: RunSummary }
 }>
 
@@ -458,6 +460,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
           Effect.timeout(Fiber.await(dispatcher), grace).pipe(Effect.ignore),
           forced
         )
+        if (counters.running > 0) yield* publish(CoordinatorEvent.ShutdownStopping({ running: counters.running }))
         yield* Effect.uninterruptible(Fiber.interrupt(dispatcher))
       })
       const dispatchExit = yield* Effect.raceFirst(

@@ -79,6 +79,8 @@ export const runMessage = (event: CoordinatorEvent): Option.Option<string> => {
       return Option.some(`Shutting down... waiting for workers to checkpoint (${formatShort(event.grace)})`)
     case "ShutdownForced":
       return Option.some("Second interrupt: stopping every worker now")
+    case "ShutdownStopping":
+      return Option.some(`Stopping ${event.running} item${event.running === 1 ? "" : "s"} still running`)
     default:
       return Option.none()
   }
