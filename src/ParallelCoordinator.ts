@@ -32,6 +32,10 @@ import { CredentialUse, RunSummary } from "./RunSummary.js"
 import * as Shutdown from "./Shutdown.js"
 import { type ItemStatus, WorkflowResult } from "./WorkflowResult.js"
 
+/** A field of an error object, if it has one. */
+const fieldOf = (error: unknown, name: string): unknown =>
+  typeof error === "object" && error !== null ? (error as Record<string, unknown>)[name] : undefined
+
 /**
  * What a workflow is given for one start of one item.
  *
@@ -346,8 +350,15 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
                           ? "interrupted"
                           : "failed",
                         error: Exit.isFailure(exit) ? Option.some(describeCause(exit.cause)) : Option.none(),
-                        exitCode: Option.none(),
-                        signal: Option.none(),
+                        // A process workflow's failure (ProcessFailed) says how the child ended.
+                        exitCode: Option.filter(
+                          Option.flatMap(failure, (e) => Option.fromNullable(fieldOf(e, "exitCode"))),
+                          (v): v is number => typeof v === "number"
+                        ),
+                        signal: Option.filter(
+                          Option.flatMap(failure, (e) => Option.fromNullable(fieldOf(e, "signal"))),
+                          (v): v is string => typeof v === "string"
+                        ),
                         at: Date.now()
                       })
                     )

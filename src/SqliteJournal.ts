@@ -8,21 +8,21 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
-import * as Migrator from "@effect/sql/Migrator"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import Database from "better-sqlite3"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { hostname } from "node:os"
-import { isSameProcessAlive, processStartTime, stopProcessGroup } from "./internal/processes.js"
+import { groupsWithEnvironment, isSameProcessAlive, processStartTime, stopProcessGroup } from "./internal/processes.js"
 import {
+  JournalError,
   type JournalItem,
   type JournalItemStatus,
-  JournalError,
   RunJournal,
   type RunJournalShape,
   type RunStatus
@@ -108,25 +108,33 @@ const checkIntegrity = (filename: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     if (!(yield* Effect.orElseSucceed(fs.exists(filename), () => false))) return
-    const problem = yield* Effect.sync(() => {
+    const problem = yield* Effect.sync((): { readonly corrupt: boolean; readonly detail: string } | undefined => {
       let db: Database.Database | undefined
       try {
         db = new Database(filename, { fileMustExist: true, timeout: 10_000 })
         const result = db.pragma("quick_check", { simple: true })
-        return result === "ok" ? undefined : String(result)
+        return result === "ok" ? undefined : { corrupt: true, detail: String(result) }
       } catch (error) {
-        return error instanceof Error ? error.message : String(error)
+        const code = (error as { code?: unknown }).code
+        return {
+          corrupt: code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB",
+          detail: error instanceof Error ? error.message : String(error)
+        }
       } finally {
         db?.close()
       }
     })
     if (problem === undefined) return
+    if (!problem.corrupt) {
+      // Not damage (a lock held too long, permissions, ...): report it and leave the file alone.
+      return yield* new JournalError({ reason: "Unavailable", detail: `journal ${filename}: ${problem.detail}` })
+    }
     const aside = `${filename}.corrupt-${new Date().toISOString().replaceAll(":", "-")}`
     yield* Effect.ignore(fs.rename(filename, aside))
     for (const suffix of ["-wal", "-shm"]) yield* Effect.ignore(fs.rename(filename + suffix, aside + suffix))
     return yield* new JournalError({
       reason: "Corrupt",
-      detail: `journal ${filename} is damaged (${problem}); it was moved to ${aside} and nothing ran. ` +
+      detail: `journal ${filename} is damaged (${problem.detail}); it was moved to ${aside} and nothing ran. ` +
         `Run again to start a new journal (earlier progress is then forgotten), or restore a backup first.`
     })
   })
@@ -171,7 +179,7 @@ export const make = (
                 const rows = yield* sql<RunRow>`SELECT * FROM runs WHERE run_id = ${request.runId}`
                 const held = rows[0]
                 if (
-                  held !== undefined && held.holder_pid !== null && held.holder_pid !== me.pid &&
+                  held !== undefined && held.holder_pid !== null &&
                   (held.holder_host !== me.host || isSameProcessAlive(held.holder_pid, held.holder_start))
                 ) {
                   return Option.some(held)
@@ -207,9 +215,18 @@ export const make = (
             fail("read the run")
           )
           const recovered = rows.filter((row) => row.status === "running")
-          for (const row of recovered) {
-            if (row.pid !== null) yield* stopProcessGroup(row.pid, row.pid_start, "2 seconds")
-          }
+          // The recorded process, and any process of the item the runner died before recording
+          // (found by the environment every child gets), all at once.
+          yield* Effect.forEach(recovered, (row) => {
+            const unrecorded = groupsWithEnvironment(
+              [`AGENTOS_RUN_ID=${request.runId}`, `AGENTOS_ITEM_ID=${row.id}`],
+              ["AGENTOS_WORKFLOW_DB", path.dirname(filename) + path.sep]
+            ).filter((group) => group !== row.pid)
+            return Effect.all([
+              row.pid === null ? Effect.void : stopProcessGroup(row.pid, row.pid_start, "2 seconds"),
+              ...unrecorded.map((group) => stopProcessGroup(group, null, "2 seconds"))
+            ], { concurrency: "unbounded", discard: true })
+          }, { concurrency: "unbounded", discard: true })
           return {
             runId: request.runId,
             items: new Map(rows.map((row) => [row.id, toItem(row)])),
@@ -250,13 +267,17 @@ export const make = (
           fail("record an attempt")
         ),
       itemFinished: (runId, result) =>
-        result.status === "skipped" ? Effect.void : sql`INSERT INTO items (run_id, id, status, attempts, error, updated_at)
+        result.status === "skipped" ?
+          Effect.void :
+          sql`INSERT INTO items (run_id, id, status, attempts, error, updated_at)
           VALUES (${runId}, ${result.id}, ${result.status}, ${result.attempts}, ${result.error ?? null}, ${Date.now()})
           ON CONFLICT (run_id, id) DO UPDATE SET status = excluded.status,
           attempts = max(items.attempts, excluded.attempts), error = excluded.error, pid = NULL, pid_start = NULL,
           updated_at = excluded.updated_at`.pipe(Effect.asVoid, fail("record a result")),
       runFinished: (runId, summary) =>
-        sql`UPDATE runs SET last_summary = ${JSON.stringify({ stats: summary.stats, interrupted: summary.interrupted })},
+        sql`UPDATE runs SET last_summary = ${
+          JSON.stringify({ stats: summary.stats, interrupted: summary.interrupted })
+        },
           updated_at = ${Date.now()} WHERE run_id = ${runId}`.pipe(Effect.asVoid, fail("record the summary")),
       status: (runId) =>
         Effect.gen(function*() {

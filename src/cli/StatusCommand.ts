@@ -1,5 +1,5 @@
-import type * as FileSystem from "@effect/platform/FileSystem"
-import type * as Path from "@effect/platform/Path"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Output } from "../Output.js"
@@ -28,8 +28,13 @@ export const statusCommand = (
   Effect.scoped(Effect.gen(function*() {
     const output = yield* Output
     const stateDir = yield* resolveStateDir(Option.getOrUndefined(config.stateDir))
-    const journal = yield* journalFor(stateDir)
-    const found = yield* journal.status(config.name)
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    // Reading the status creates nothing: no journal means no runs.
+    const known = yield* Effect.orElseSucceed(fs.exists(path.join(stateDir, "journal.db")), () => false)
+    const found = known
+      ? yield* Effect.flatMap(journalFor(stateDir), (journal) => journal.status(config.name))
+      : Option.none()
     if (Option.isNone(found)) {
       if (Option.isSome(config.name)) {
         return yield* new UsageError({
