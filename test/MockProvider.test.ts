@@ -188,6 +188,19 @@ describe("MockProvider", () => {
       assert.strictEqual((yield* post(fixed, "sk-f")).status, 200)
     }))
 
+  it.scoped("successful answers say how many requests remain and when the window resets", () =>
+    Effect.gen(function*() {
+      const provider = yield* MockProvider.serve({ keys: ["sk-h"], limit: 2, window: "400 millis" })
+      const first = yield* post(provider, "sk-h")
+      assert.strictEqual(first.headers.get("x-ratelimit-limit-requests"), "2")
+      assert.strictEqual(first.headers.get("x-ratelimit-remaining-requests"), "1")
+      assert.strictEqual(first.headers.get("x-ratelimit-reset-requests"), "0.4s")
+      yield* TestClock.adjust("150 millis")
+      const second = yield* post(provider, "sk-h")
+      assert.strictEqual(second.headers.get("x-ratelimit-remaining-requests"), "0")
+      assert.strictEqual(second.headers.get("x-ratelimit-reset-requests"), "0.25s")
+    }))
+
   it.scopedLive("a scripted always-429 key answers 429 with its retry-after", () =>
     Effect.gen(function*() {
       const provider = yield* MockProvider.serve({

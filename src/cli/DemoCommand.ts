@@ -58,6 +58,9 @@ export const demoCommand = (shutdown: Shutdown, journalFor: JournalFor): Effect.
     yield* Effect.orDie(fs.writeFileString(keysFile, DEMO_KEYS.map((k, i) => `key-${i + 1}=${k}`).join("\n") + "\n"))
     process.env.AGENTOS_PROVIDER_URL = provider.url
     process.env.AGENTOS_STEP_DELAY_MS ??= "300"
+    // The example paces itself on the rate-limit headers; the demo turns that off to show 429s
+    // being absorbed by key rotation.
+    process.env.AGENTOS_PACE ??= "0"
 
     yield* output.coordinator(
       `Demo: a mock LLM provider on ${provider.url} (3 keys, 3 requests per 2s each), the example workflow ` +
