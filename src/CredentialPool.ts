@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -12,6 +13,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
@@ -58,19 +60,25 @@ export type CredentialInput =
  * Why no credential could be had.
  *
  * - `WaitTimedOut`: no credential became free within `maxWait`.
+ * - `WaitAbandoned`: the caller's `stopWaitingWhen` completed first.
  * - `RateLimitRetriesExhausted`: the work was rate limited more times than `maxRateLimitRetries`.
  *
  * @since 0.1.0
  * @category errors
  */
 export class CredentialUnavailable extends Schema.TaggedError<CredentialUnavailable>()("CredentialUnavailable", {
-  reason: Schema.Literal("WaitTimedOut", "RateLimitRetriesExhausted"),
+  reason: Schema.Literal("WaitTimedOut", "WaitAbandoned", "RateLimitRetriesExhausted"),
   detail: Schema.String
 }) {
   override get message(): string {
-    return this.reason === "WaitTimedOut"
-      ? `no credential became free in time: ${this.detail}`
-      : `rate limited too many times: ${this.detail}`
+    switch (this.reason) {
+      case "WaitTimedOut":
+        return `no credential became free in time: ${this.detail}`
+      case "WaitAbandoned":
+        return `stopped waiting for a credential: ${this.detail}`
+      case "RateLimitRetriesExhausted":
+        return `rate limited too many times: ${this.detail}`
+    }
   }
 }
 
@@ -163,6 +171,8 @@ export interface Lease {
 export interface LeaseOptions {
   /** Give up with `CredentialUnavailable("WaitTimedOut")` after this long. @default wait as long as it takes */
   readonly maxWait?: Duration.DurationInput | undefined
+  /** Stop waiting, with `CredentialUnavailable("WaitAbandoned")`, when this completes first. */
+  readonly stopWaitingWhen?: Effect.Effect<void> | undefined
 }
 
 /**
@@ -330,8 +340,14 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
     })
     yield* Effect.addFinalizer(() => PubSub.shutdown(events))
 
+    // Events are published only while someone listens.
+    let listeners = 0
     const publishAll = (list: ReadonlyArray<PoolEvent>) =>
-      list.length === 0 ? Effect.void : PubSub.publishAll(events, list)
+      list.length === 0 || listeners === 0 ? Effect.void : PubSub.publishAll(events, list)
+    const subscribe = Effect.zipRight(
+      Effect.acquireRelease(Effect.sync(() => listeners++), () => Effect.sync(() => listeners--)),
+      PubSub.subscribe(events)
+    )
 
     /** Hands free credentials to waiters in queue order; returns who got what and the events. */
     const dispatch = (s: PoolState, now: number, out: Array<PoolEvent>): [Array<Waiter>, PoolState] => {
@@ -429,8 +445,11 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
         })
         if (published === undefined) return
         yield* publishAll(published)
+        // Interruptible even when the 429 is reported from an uninterruptible region, so that
+        // closing the pool's scope does not wait out the cooldown.
         yield* Effect.sleep(Duration.millis(cooldown)).pipe(
           Effect.zipRight(cooledDown(index)),
+          Effect.interruptible,
           Effect.forkIn(scope)
         )
       })
@@ -450,44 +469,100 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
         (handedOver) => (handedOver ? release(waiter.assigned!) : transition((s) => s))
       )
 
-    /** Must run uninterruptibly; only the wait itself is made interruptible, through `restore`. */
+    /**
+     * Must run uninterruptibly; only the wait itself is made interruptible, through `restore`.
+     * A caller served at once (no queue, a free credential) never waits on its `Deferred`.
+     */
     const acquireIndex = (
       restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
-      maxWait: Duration.DurationInput | undefined
-    ) =>
-      Effect.gen(function*() {
-        const start = yield* Clock.currentTimeMillis
-        const waiter: Waiter = { deferred: yield* Deferred.make<number>(), assigned: undefined }
-        const out: Array<PoolEvent> = []
-        const woken = yield* Ref.modify(state, (s) => dispatch({ ...s, waiters: [...s.waiters, waiter] }, start, out))
-        yield* wake(woken)
-        yield* publishAll(out)
-        const waiting = Deferred.await(waiter.deferred)
-        const index = yield* restore(
-          maxWait === undefined ? waiting : Effect.timeoutFail(waiting, {
-            duration: maxWait,
-            onTimeout: () =>
-              new CredentialUnavailable({
-                reason: "WaitTimedOut",
-                detail: `waited ${Duration.format(maxWait)} with all ${labels.length} credentials leased or cooling`
-              })
-          })
-        ).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : cancel(waiter))))
-        const now = yield* Clock.currentTimeMillis
-        yield* PubSub.publish(events, PoolEvent.Leased({ label: labels[index]!, waitedMillis: now - start }))
-        return index
+      leaseOptions: LeaseOptions | undefined
+    ): Effect.Effect<number, CredentialUnavailable> =>
+      Effect.flatMap(Clock.currentTimeMillis, (start) => {
+        const leased = (index: number) =>
+          listeners === 0 ? Effect.succeed(index) : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.as(
+              PubSub.publish(events, PoolEvent.Leased({ label: labels[index]!, waitedMillis: now - start })),
+              index
+            ))
+        // Fast path: nobody queued and a credential free.
+        const taken = Ref.modify(state, (s): [number, PoolState] => {
+          if (s.waiters.length > 0) return [-1, s]
+          const index = pickSlot(s.slots, perCredential, start)
+          if (index === -1) return [-1, s]
+          const sequence = s.sequence + 1
+          return [index, {
+            ...s,
+            sequence,
+            slots: replaceSlot(s.slots, index, (slot) => ({
+              ...slot,
+              holders: slot.holders + 1,
+              lastLeased: sequence,
+              leases: slot.leases + 1
+            }))
+          }]
+        })
+        return Effect.flatMap(
+          taken,
+          (index) => index !== -1 ? leased(index) : enqueueAndWait(restore, leaseOptions, start, leased)
+        )
       })
+
+    /** The slow path of `acquireIndex`: join the queue and wait. */
+    const enqueueAndWait = (
+      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+      leaseOptions: LeaseOptions | undefined,
+      start: number,
+      leased: (index: number) => Effect.Effect<number>
+    ): Effect.Effect<number, CredentialUnavailable> => {
+      const waiter: Waiter = { deferred: Deferred.unsafeMake<number>(FiberId.none), assigned: undefined }
+      const out: Array<PoolEvent> = []
+      return Ref.modify(state, (s) => dispatch({ ...s, waiters: [...s.waiters, waiter] }, start, out)).pipe(
+        Effect.tap((woken) => wake(woken.filter((w) => w !== waiter))),
+        Effect.zipRight(Effect.suspend(() => publishAll(out))),
+        Effect.flatMap(() => {
+          if (waiter.assigned !== undefined) return leased(waiter.assigned)
+          const maxWait = leaseOptions?.maxWait ?? options.maxWait
+          const stopWhen = leaseOptions?.stopWaitingWhen
+          let waiting: Effect.Effect<number, CredentialUnavailable> = Deferred.await(waiter.deferred)
+          if (maxWait !== undefined) {
+            waiting = Effect.timeoutFail(waiting, {
+              duration: maxWait,
+              onTimeout: () =>
+                new CredentialUnavailable({
+                  reason: "WaitTimedOut",
+                  detail: `waited ${Duration.format(maxWait)} with all ${labels.length} credentials leased or cooling`
+                })
+            })
+          }
+          if (stopWhen !== undefined) {
+            waiting = Effect.raceFirst(
+              waiting,
+              Effect.zipRight(
+                stopWhen,
+                Effect.fail(
+                  new CredentialUnavailable({ reason: "WaitAbandoned", detail: "stopped waiting on request" })
+                )
+              )
+            )
+          }
+          return restore(waiting).pipe(
+            Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : cancel(waiter))),
+            Effect.flatMap(leased)
+          )
+        })
+      )
+    }
 
     const lease = (leaseOptions?: LeaseOptions): Effect.Effect<Lease, CredentialUnavailable, Scope.Scope> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          const index = yield* acquireIndex(restore, leaseOptions?.maxWait ?? options.maxWait)
-          yield* Effect.addFinalizer(() => release(index))
-          return {
-            credential: credentials[index]!,
-            rateLimited: (retryAfter?: Duration.DurationInput) => coolIndex(index, retryAfter)
-          }
-        })
+        Effect.flatMap(
+          acquireIndex(restore, leaseOptions),
+          (index) =>
+            Effect.as(Effect.addFinalizer(() => release(index)), {
+              credential: credentials[index]!,
+              rateLimited: (retryAfter?: Duration.DurationInput) => coolIndex(index, retryAfter)
+            })
+        )
       )
 
     const withCredential = <A, E, R>(
@@ -495,30 +570,33 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
       callOptions?: WithCredentialOptions
     ): Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R> => {
       const limit = callOptions?.maxRateLimitRetries ?? maxRateLimitRetries
-      const attempt = (rateLimits: number): Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R> =>
-        Effect.scoped(
-          Effect.flatMap(lease(callOptions), (held) =>
-            use(held.credential).pipe(
-              Effect.map((value) => Option.some(value)),
-              Effect.catchIf(
-                (e): e is Extract<E, RateLimited> => isRateLimited(e),
-                (e) => Effect.as(held.rateLimited(e.retryAfter), Option.none<A>())
-              )
-            ) as Effect.Effect<Option.Option<A>, Exclude<E, RateLimited>, R>)
-        ).pipe(
-          Effect.flatMap(Option.match({
-            onSome: Effect.succeed,
-            onNone: () =>
-              rateLimits >= limit
-                ? Effect.fail(
-                  new CredentialUnavailable({
-                    reason: "RateLimitRetriesExhausted",
-                    detail: `${rateLimits + 1} rate limits in a row (limit ${limit})`
-                  })
-                )
-                : attempt(rateLimits + 1)
-          }))
+      // Lease, use, cool on a 429, release: one uninterruptible region with only the wait and the
+      // use interruptible, so the credential is released whatever happens.
+      const once = Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          acquireIndex(restore, callOptions),
+          (index) =>
+            Effect.flatMap(Effect.exit(restore(use(credentials[index]!))), (exit) => {
+              const limited = Exit.isFailure(exit)
+                ? Option.filter(Cause.failureOption(exit.cause), isRateLimited)
+                : Option.none<RateLimited>()
+              const cooled = Option.isSome(limited) ? coolIndex(index, limited.value.retryAfter) : Effect.void
+              return Effect.as(Effect.zipRight(cooled, release(index)), [exit, Option.isSome(limited)] as const)
+            })
         )
+      )
+      const attempt = (rateLimits: number): Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R> =>
+        Effect.flatMap(once, ([exit, rateLimited]) => {
+          if (!rateLimited) return exit as Exit.Exit<A, Exclude<E, RateLimited>>
+          return rateLimits >= limit
+            ? Effect.fail(
+              new CredentialUnavailable({
+                reason: "RateLimitRetriesExhausted",
+                detail: `${rateLimits + 1} rate limits in a row (limit ${limit})`
+              })
+            )
+            : attempt(rateLimits + 1)
+        })
       return attempt(0)
     }
 
@@ -548,8 +626,8 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
       markRateLimited,
       stats,
       usage,
-      subscribe: PubSub.subscribe(events),
-      changes: Stream.fromPubSub(events)
+      subscribe,
+      changes: Stream.unwrapScoped(Effect.map(subscribe, (queue) => Stream.fromQueue(queue)))
     } satisfies CredentialPoolShape
   })
 

@@ -5,7 +5,6 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
@@ -16,14 +15,14 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
-import type * as Queue from "effect/Queue"
+import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import { type Credential, CredentialPool, type CredentialPoolShape } from "./CredentialPool.js"
-import { sanitizeIdentifier, type WorkflowId } from "./Identifier.js"
+import { sanitizeIdentifier, validatePathComponent, type WorkflowId } from "./Identifier.js"
 import { Output } from "./Output.js"
 import { ProgressStats } from "./ProgressStats.js"
 import { isRateLimited, RateLimited } from "./RateLimited.js"
@@ -164,6 +163,8 @@ class TimedOut extends Data.TaggedError("TimedOut")<{ readonly after: Duration.D
   }
 }
 
+// Results are built from values the coordinator made itself, so their Schema validation is
+// skipped (`new WorkflowResult(props, true)`): it would cost more than the no-op items it wraps.
 const DEFAULT_CONCURRENCY = 3
 const DEFAULT_MAX_PARALLEL = 10
 const MAX_RATE_LIMIT_RESTARTS = 20
@@ -201,7 +202,15 @@ const nanosToMillis = (nanos: bigint) => Number(nanos) / 1e6
 export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effect.gen(function*() {
   const output = yield* Output
   const events = yield* PubSub.unbounded<CoordinatorEvent>()
-  const publish = (event: CoordinatorEvent) => PubSub.publish(events, event)
+  // Events are built and published only while someone listens: a run of a million items with
+  // nobody subscribed pays nothing for them.
+  let subscribers = 0
+  const publish = (event: () => CoordinatorEvent) =>
+    subscribers === 0 ? Effect.void : Effect.suspend(() => PubSub.publish(events, event()))
+  const subscribe = Effect.zipRight(
+    Effect.acquireRelease(Effect.sync(() => subscribers++), () => Effect.sync(() => subscribers--)),
+    PubSub.subscribe(events)
+  )
 
   const runInner = <E, R, EI, RI>(
     items: Iterable<string> | Stream.Stream<string, EI, RI>,
@@ -246,7 +255,9 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       const previous = Option.match(opened, { onNone: () => new Map(), onSome: (run) => run.items })
 
       const startedAt = yield* DateTime.now
-      const runStart = yield* Clock.currentTimeNanos
+      const clock = yield* Effect.clock
+      const nowNanos = () => clock.unsafeCurrentTimeNanos()
+      const runStart = nowNanos()
       let stopping = false
       const counters = { total: 0, completed: 0, succeeded: 0, failed: 0, interrupted: 0, skipped: 0, running: 0 }
       const timing = { slotMillis: 0, workMillis: 0, waitMillis: 0 }
@@ -264,13 +275,15 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
             else results[index] = result
           }
           yield* journaled((j) => j.itemFinished(runId, result))
-          yield* publish(CoordinatorEvent.ItemFinished({ result }))
+          yield* publish(() => CoordinatorEvent.ItemFinished({ result }))
         })
 
       const runItem = (rawId: string, index: number): Effect.Effect<void, never, R> =>
         Effect.gen(function*() {
           if (materialized === undefined) counters.total++
-          const idExit = yield* Effect.exit(sanitizeIdentifier(rawId))
+          const idExit = validatePathComponent(rawId)
+            ? Exit.succeed(rawId as WorkflowId)
+            : yield* Effect.exit(sanitizeIdentifier(rawId))
           const bare = (status: ItemStatus, error?: string) =>
             new WorkflowResult({
               id: rawId,
@@ -280,13 +293,13 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
               duration: Duration.zero,
               credentialLabels: [],
               ...(error === undefined ? {} : { error })
-            })
+            }, true)
           if (Exit.isFailure(idExit)) return yield* record(index, bare("failed", describeCause(idExit.cause)))
           const id = idExit.value
           if (previous.get(id)?.status === "succeeded") return yield* record(index, bare("skipped"))
           if (stopping) return yield* record(index, bare("interrupted", "not started: shutting down"))
 
-          const slotStart = yield* Clock.currentTimeNanos
+          const slotStart = nowNanos()
           // Attempt numbers go on from earlier runs of the same name.
           let starts = previous.get(id)?.attempts ?? 0
           let rateLimits = 0
@@ -300,10 +313,10 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
               const attempt = ++starts
               const label = Option.map(credential, (c) => c.label)
               if (Option.isSome(label)) labels.push(label.value)
-              const begun = yield* Clock.currentTimeNanos
+              const begun = nowNanos()
               timing.waitMillis += nanosToMillis(begun - lastEnd)
               yield* journaled((j) => j.attemptStarted(runId, { id, attempt, label, at: Date.now() }))
-              yield* publish(CoordinatorEvent.ItemStarted({ id, attempt, label }))
+              yield* publish(() => CoordinatorEvent.ItemStarted({ id, attempt, label }))
               const context: WorkflowContext = {
                 id,
                 attempt,
@@ -324,19 +337,21 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
               return yield* limited.pipe(
                 Effect.onExit((exit) =>
                   Effect.gen(function*() {
-                    const ended = yield* Clock.currentTimeNanos
+                    const ended = nowNanos()
                     timing.workMillis += nanosToMillis(ended - begun)
                     lastEnd = ended
                     const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
                     const limitedBy = Option.filter(failure, isRateLimited)
                     if (Option.isSome(limitedBy)) {
                       rateLimits++
-                      yield* publish(CoordinatorEvent.ItemRateLimited({
-                        id,
-                        attempt,
-                        label,
-                        retryAfter: Option.fromNullable(limitedBy.value.retryAfter)
-                      }))
+                      yield* publish(() =>
+                        CoordinatorEvent.ItemRateLimited({
+                          id,
+                          attempt,
+                          label,
+                          retryAfter: Option.fromNullable(limitedBy.value.retryAfter)
+                        })
+                      )
                     }
                     yield* journaled((j) =>
                       j.attemptFinished(runId, {
@@ -371,12 +386,21 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
             Effect.catchIf(
               start(Option.none()),
               (e): e is Extract<E, RateLimited> => isRateLimited(e) && restarts < MAX_RATE_LIMIT_RESTARTS,
-              (e) => Effect.zipRight(Effect.sleep(e.retryAfter ?? backoff), withoutPool(restarts + 1))
+              (e) =>
+                Effect.zipRight(
+                  Effect.raceFirst(
+                    Effect.sleep(e.retryAfter ?? backoff),
+                    Effect.zipRight(shutdown.requested, new Stopped())
+                  ),
+                  withoutPool(restarts + 1)
+                )
             )
 
+          // A shutdown ends at once a wait for a credential; a workflow already running keeps its grace.
           const once: Effect.Effect<void, unknown, R> = Option.match(pool, {
             onNone: () => withoutPool(0),
-            onSome: (p) => p.withCredential((credential) => start(Option.some(credential)))
+            onSome: (p) =>
+              p.withCredential((credential) => start(Option.some(credential)), { stopWaitingWhen: shutdown.requested })
           })
 
           let inWorkflow = false
@@ -397,7 +421,8 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
               if (recorded) return Effect.void
               recorded = true
               counters.running--
-              return Effect.flatMap(Clock.currentTimeNanos, (now) => {
+              return Effect.suspend(() => {
+                const now = nowNanos()
                 timing.slotMillis += nanosToMillis(now - slotStart)
                 return record(
                   index,
@@ -409,28 +434,29 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
                     duration: Duration.millis(nanosToMillis(now - slotStart)),
                     credentialLabels: labels,
                     ...(Option.isSome(error) ? { error: error.value } : {})
-                  })
+                  }, true)
                 )
               })
             })
 
-          // A shutdown ends at once what is only waiting (for a credential, a retry backoff or a
-          // rate-limit pause); a workflow already running keeps its grace.
+          // With retries, a shutdown also ends a retry backoff at once (not a running workflow).
           const stopWhileWaiting = Effect.zipRight(
             shutdown.requested,
             Effect.suspend(() => (inWorkflow || workflowSucceeded ? Effect.never : Effect.fail(new Stopped())))
           )
-          const exit = yield* once.pipe(
+          const attempts = retries === 0 ? once : once.pipe(
             Effect.tapError((error) => {
               failures++
               return willRetry(error)
-                ? publish(
+                ? publish(() =>
                   CoordinatorEvent.ItemRetrying({ id, attempt: starts + 1, error: describeCause(Cause.fail(error)) })
                 )
                 : Effect.void
             }),
             Effect.retry(policy),
-            (retried) => Effect.raceFirst(retried, stopWhileWaiting),
+            (retried) => Effect.raceFirst(retried, stopWhileWaiting)
+          )
+          const exit = yield* attempts.pipe(
             Effect.onInterrupt(() => finish("interrupted", Option.some("stopped by shutdown"))),
             Effect.exit
           )
@@ -444,34 +470,50 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
           )
         })
 
-      yield* publish(CoordinatorEvent.RunStarted({
-        runId,
-        concurrency,
-        total: materialized === undefined ? Option.none() : Option.some(materialized.length),
-        alreadySucceeded: [...previous.values()].filter((item) => item.status === "succeeded").length,
-        recovered: Option.match(opened, { onNone: () => [], onSome: (run) => run.recovered.map((item) => item.id) })
-      }))
+      yield* publish(() =>
+        CoordinatorEvent.RunStarted({
+          runId,
+          concurrency,
+          total: materialized === undefined ? Option.none() : Option.some(materialized.length),
+          alreadySucceeded: [...previous.values()].filter((item) => item.status === "succeeded").length,
+          recovered: Option.match(opened, { onNone: () => [], onSome: (run) => run.recovered.map((item) => item.id) })
+        })
+      )
 
+      // A Stream of items is pulled into a small bounded queue that `concurrency` workers drain:
+      // memory stays flat however many items pass, and the per-item cost stays that of `runItem`.
+      const drainStream = (stream: Stream.Stream<string, EI, RI>) =>
+        Effect.gen(function*() {
+          const queue = yield* Queue.bounded<readonly [string, number] | undefined>(concurrency * 2)
+          const feed = Stream.runForEach(Stream.zipWithIndex(stream), (entry) => Queue.offer(queue, entry)).pipe(
+            Effect.zipRight(Queue.offerAll(queue, Array.from({ length: concurrency }, () => undefined)))
+          )
+          const worker: Effect.Effect<void, never, R> = Effect.flatMap(
+            Queue.take(queue),
+            (entry) => (entry === undefined ? Effect.void : Effect.zipRight(runItem(entry[0], entry[1]), worker))
+          )
+          yield* Effect.all([
+            feed,
+            Effect.all(Array.from({ length: concurrency }, () => worker), {
+              concurrency: "unbounded",
+              discard: true
+            })
+          ], { concurrency: 2, discard: true })
+        })
       const dispatch: Effect.Effect<void, EI, R | RI> = materialized !== undefined
         ? Effect.forEach(materialized, runItem, { concurrency, discard: true })
-        : Stream.runDrain(
-          Stream.mapEffect(
-            Stream.zipWithIndex(items as Stream.Stream<string, EI, RI>),
-            ([id, index]) => runItem(id, index),
-            { concurrency, unordered: true }
-          )
-        )
+        : drainStream(items as Stream.Stream<string, EI, RI>)
 
       const dispatcher = yield* Effect.fork(dispatch)
       const gracefulStop = Effect.gen(function*() {
         stopping = true
-        yield* publish(CoordinatorEvent.ShutdownStarted({ running: counters.running, grace }))
-        const forced = Effect.zipRight(shutdown.forced, publish(CoordinatorEvent.ShutdownForced()))
+        yield* publish(() => CoordinatorEvent.ShutdownStarted({ running: counters.running, grace }))
+        const forced = Effect.zipRight(shutdown.forced, publish(() => CoordinatorEvent.ShutdownForced()))
         yield* Effect.raceFirst(
           Effect.timeout(Fiber.await(dispatcher), grace).pipe(Effect.ignore),
           forced
         )
-        if (counters.running > 0) yield* publish(CoordinatorEvent.ShutdownStopping({ running: counters.running }))
+        if (counters.running > 0) yield* publish(() => CoordinatorEvent.ShutdownStopping({ running: counters.running }))
         yield* Effect.uninterruptible(Fiber.interrupt(dispatcher))
       })
       const dispatchExit = yield* Effect.raceFirst(
@@ -495,14 +537,14 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
                 duration: Duration.zero,
                 credentialLabels: [],
                 error: "not started: shutting down"
-              })
+              }, true)
             )
           }
         }
       }
 
       const usage = yield* Option.match(pool, { onNone: () => Effect.succeed([]), onSome: (p) => p.usage })
-      const runEnd = yield* Clock.currentTimeNanos
+      const runEnd = nowNanos()
       const summary = new RunSummary({
         runId,
         stats: new ProgressStats({ ...counters, running: 0 }),
@@ -523,7 +565,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
           : 0
       })
       yield* journaled((j) => j.runFinished(runId, summary))
-      yield* publish(CoordinatorEvent.RunFinished({ summary }))
+      yield* publish(() => CoordinatorEvent.RunFinished({ summary }))
       return summary
     }).pipe(Effect.scoped)
 
@@ -542,8 +584,8 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
 
   return {
     run,
-    subscribe: PubSub.subscribe(events),
-    events: Stream.fromPubSub(events)
+    subscribe,
+    events: Stream.unwrapScoped(Effect.map(subscribe, (queue) => Stream.fromQueue(queue)))
   } satisfies ParallelCoordinatorShape
 })
 
