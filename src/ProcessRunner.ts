@@ -160,7 +160,7 @@ export const processWorkflow = (
       const [file, ...args] = options.command.map((part) => part.replaceAll("{id}", context.id))
       const command = Command.make(file!, ...args).pipe(
         Command.env({ ...baseEnv, ...childEnvironment(context, workflowDb, credentialVar) }),
-        Command.stdin(Stream.empty),
+        Command.stdin("pipe"),
         Command.runInShell(false)
       )
       const log = yield* Effect.orDie(fs.open(path.join(options.logDir, `${context.id}.log`), { flag: "a" }))
@@ -170,6 +170,9 @@ export const processWorkflow = (
         )
       )
       const pid = child.pid as number
+      // The child's stdin reaches its end at once (nothing is fed to workflows). Ended from a fiber
+      // of this start's scope, not a daemon, so nothing outlives the start.
+      yield* Effect.forkScoped(Effect.ignore(Stream.run(Stream.empty, child.stdin)))
       if (options.onSpawn !== undefined) yield* options.onSpawn(context.id, context.attempt, pid)
 
       let retryAfter: Option.Option<Option.Option<Duration.Duration>> = Option.none()
@@ -231,6 +234,9 @@ export const processWorkflow = (
       )
 
       const exit = yield* Effect.either(child.exitCode)
+      // Stopping, and the leader is gone: TERM its group once more, so that what it started after
+      // the first TERM (and which holds the output pipes) does not keep the item for the whole grace.
+      if (termSentAt !== undefined) yield* signalGroup(pid, "SIGTERM")
       yield* Fiber.join(relays)
       if (exit._tag === "Left") {
         const signal = /signal: (\w+)/.exec(exit.left.message)?.[1] ?? "unknown"
@@ -238,8 +244,11 @@ export const processWorkflow = (
       }
       const code = exit.right as number
       if (code === 0) {
-        for (const suffix of ["", "-wal", "-shm", "-journal"]) {
-          yield* Effect.ignore(fs.remove(workflowDb + suffix))
+        // Most workflows never create their checkpoint: look once before removing four paths.
+        if (yield* Effect.orElseSucceed(fs.exists(workflowDb), () => false)) {
+          for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+            yield* Effect.ignore(fs.remove(workflowDb + suffix, { force: true }))
+          }
         }
         return
       }

@@ -58,5 +58,12 @@ Effect.runFork(program.pipe(Effect.provide(layer))).addObserver((exit) => {
       return Option.isSome(failure) ? exitCodeOf.failure(failure.value) : Cause.isInterruptedOnly(cause) ? 130 : 1
     }
   })
-  process.exit(code)
+  // process.stdout/stderr are asynchronous on pipes: exit once what was written has been handed
+  // to the OS, or a slow reader (| less, | slow-consumer) loses the end of the output.
+  let unflushed = 2
+  const flushed = () => {
+    if (--unflushed === 0) process.exit(code)
+  }
+  process.stdout.write("", flushed)
+  process.stderr.write("", flushed)
 })
