@@ -19,6 +19,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { WorkflowId } from "./Identifier.js"
+import { signalGroup as signalProcessGroup } from "./internal/processes.js"
 import { type Channel, Output } from "./Output.js"
 import { OutputPrefixer } from "./OutputPrefixer.js"
 import type { Workflow, WorkflowContext } from "./ParallelCoordinator.js"
@@ -96,14 +97,7 @@ export interface ProcessWorkflowOptions {
 
 const encoder = new TextEncoder()
 
-const signalGroup = (pid: number, signal: NodeJS.Signals) =>
-  Effect.sync(() => {
-    try {
-      process.kill(-pid, signal)
-    } catch {
-      // ESRCH: the group is already gone.
-    }
-  })
+const signalGroup = (pid: number, signal: NodeJS.Signals) => Effect.sync(() => signalProcessGroup(pid, signal))
 
 /**
  * The environment a child gets for one start, on top of the runner's own (minus withheld variables).

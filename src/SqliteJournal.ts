@@ -19,6 +19,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { hostname } from "node:os"
 import { groupsWithEnvironment, isSameProcessAlive, processStartTime, stopProcessGroup } from "./internal/processes.js"
+import { timestampForPath } from "./internal/timestamp.js"
 import {
   JournalError,
   type JournalItem,
@@ -129,7 +130,7 @@ const checkIntegrity = (filename: string) =>
       // Not damage (a lock held too long, permissions, ...): report it and leave the file alone.
       return yield* new JournalError({ reason: "Unavailable", detail: `journal ${filename}: ${problem.detail}` })
     }
-    const aside = `${filename}.corrupt-${new Date().toISOString().replaceAll(":", "-")}`
+    const aside = `${filename}.corrupt-${timestampForPath(new Date())}`
     yield* Effect.ignore(fs.rename(filename, aside))
     for (const suffix of ["-wal", "-shm"]) yield* Effect.ignore(fs.rename(filename + suffix, aside + suffix))
     return yield* new JournalError({

@@ -1,5 +1,6 @@
 import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
+import { timestampForPath } from "../internal/timestamp.js"
 
 /** Where a run keeps its files under the state directory (see SPEC "Files"). */
 export interface RunLayout {
@@ -12,9 +13,6 @@ export interface RunLayout {
   readonly summary: string
   readonly auditFile: (id: string) => string
 }
-
-/** A file-name-safe UTC timestamp, e.g. `2026-11-29T04-31-35.123Z`. */
-export const timestampForPath = (date: Date): string => date.toISOString().replaceAll(":", "-")
 
 /** The state directory: `--state-dir`, else `$AGENTOS_STATE_DIR`, else `.agentos` in the working directory. */
 export const resolveStateDir = (flag: string | undefined): Effect.Effect<string, never, Path.Path> =>

@@ -46,11 +46,12 @@ export const isSameProcessAlive = (pid: number, startTime: string | null | undef
   return current === undefined || current === startTime
 }
 
-const signalGroup = (pid: number, signal: NodeJS.Signals) => {
+/** Sends `signal` to the process group led by `pid`; a group already gone is not an error. */
+export const signalGroup = (pid: number, signal: NodeJS.Signals): void => {
   try {
     process.kill(-pid, signal)
   } catch {
-    // The group is gone.
+    // ESRCH: the group is gone.
   }
 }
 
