@@ -61,6 +61,8 @@ export interface RunStatus {
   readonly createdAt: number
   readonly updatedAt: number
   readonly active: boolean
+  /** The live runner holding the run, when `active` and known. */
+  readonly holder: Option.Option<{ readonly pid: number; readonly host: string }>
   readonly items: ReadonlyArray<JournalItem>
 }
 
@@ -236,6 +238,7 @@ export const makeMemory: Effect.Effect<RunJournalShape> = Effect.sync(() => {
           createdAt: run.createdAt,
           updatedAt: run.updatedAt,
           active: run.held,
+          holder: run.held ? Option.some({ pid: process.pid, host: "this process" }) : Option.none(),
           items: [...run.items.values()]
         }))
       })

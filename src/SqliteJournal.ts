@@ -288,13 +288,15 @@ export const make = (
           const run = runs[0]
           if (run === undefined) return Option.none<RunStatus>()
           const items = yield* sql<ItemRow>`SELECT * FROM items WHERE run_id = ${run.run_id} ORDER BY rowid`
+          const active = run.holder_pid !== null &&
+            (run.holder_host !== me.host || isSameProcessAlive(run.holder_pid, run.holder_start))
           return Option.some<RunStatus>({
             runId: run.run_id,
             description: run.description,
             createdAt: run.created_at,
             updatedAt: run.updated_at,
-            active: run.holder_pid !== null &&
-              (run.holder_host !== me.host || isSameProcessAlive(run.holder_pid, run.holder_start)),
+            active,
+            holder: active ? Option.some({ pid: run.holder_pid!, host: run.holder_host ?? me.host }) : Option.none(),
             items: items.map(toItem)
           })
         }).pipe(fail("read the journal"))

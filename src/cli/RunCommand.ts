@@ -15,7 +15,7 @@ import { sanitizeIdentifier } from "../Identifier.js"
 import { Output } from "../Output.js"
 import { ParallelCoordinator } from "../ParallelCoordinator.js"
 import { processWorkflow } from "../ProcessRunner.js"
-import { type JournalError, RunJournal, type RunJournalShape } from "../RunJournal.js"
+import { JournalError, RunJournal, type RunJournalShape } from "../RunJournal.js"
 import { RunSummary } from "../RunSummary.js"
 import type { Shutdown } from "../Shutdown.js"
 import { writeAudit } from "./AuditLog.js"
@@ -127,6 +127,17 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
     }
 
     const journal = yield* journalFor(stateDir)
+    // A run another live runner holds is refused before anything is created; the journal's lock,
+    // taken when the run opens, still settles any race between two runners starting together.
+    const current = yield* journal.status(Option.some(runId))
+    if (Option.isSome(current) && current.value.active) {
+      return yield* new JournalError({
+        reason: "RunLocked",
+        detail: `run ${runId} is being run by another runner${
+          Option.match(current.value.holder, { onNone: () => "", onSome: (h) => ` (pid ${h.pid} on ${h.host})` })
+        }; nothing ran. Wait for it to finish or stop it, then run again.`
+      })
+    }
     const startedAt = new Date()
     const layout = yield* makeLayout(stateDir, runId, startedAt)
     yield* Effect.orDie(fs.makeDirectory(layout.checkpointDir, { recursive: true }))
