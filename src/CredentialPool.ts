@@ -323,6 +323,8 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
       return yield* Effect.dieMessage(`CredentialPool: expected distinct labels, received ${labels.join(", ")}`)
     }
     const scope = yield* Effect.scope
+    // Read synchronously on the lease/release path (a TestClock when one is provided).
+    const clock = yield* Effect.clock
     const events = yield* PubSub.unbounded<PoolEvent>()
     const state = yield* Ref.make<PoolState>({
       slots: credentials.map((credential) => ({
@@ -387,11 +389,12 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
 
     /** Runs a state transition that may free credentials, then wakes whoever got one. */
     const transition = (f: (s: PoolState, now: number, out: Array<PoolEvent>) => PoolState) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      Effect.suspend(() => {
+        const now = clock.unsafeCurrentTimeMillis()
         const out: Array<PoolEvent> = []
-        return Ref.modify(state, (s) => dispatch(f(s, now, out), now, out)).pipe(
-          Effect.tap((woken) => wake(woken)),
-          Effect.zipRight(Effect.suspend(() => publishAll(out)))
+        return Effect.flatMap(
+          Ref.modify(state, (s) => dispatch(f(s, now, out), now, out)),
+          (woken) => woken.length === 0 ? publishAll(out) : Effect.zipRight(wake(woken), publishAll(out))
         )
       })
 
@@ -477,7 +480,8 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
       restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
       leaseOptions: LeaseOptions | undefined
     ): Effect.Effect<number, CredentialUnavailable> =>
-      Effect.flatMap(Clock.currentTimeMillis, (start) => {
+      Effect.suspend(() => {
+        const start = clock.unsafeCurrentTimeMillis()
         const leased = (index: number) =>
           listeners === 0 ? Effect.succeed(index) : Effect.flatMap(Clock.currentTimeMillis, (now) =>
             Effect.as(

@@ -266,7 +266,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       if (materialized !== undefined) counters.total = materialized.length
 
       const record = (index: number, result: WorkflowResult) =>
-        Effect.gen(function*() {
+        Effect.suspend(() => {
           if (finished !== undefined) finished[index] = 1
           counters.completed++
           counters[result.status]++
@@ -274,16 +274,15 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
             if (finished === undefined) results.push(result)
             else results[index] = result
           }
-          yield* journaled((j) => j.itemFinished(runId, result))
-          yield* publish(() => CoordinatorEvent.ItemFinished({ result }))
+          const announce = publish(() => CoordinatorEvent.ItemFinished({ result }))
+          return journal === undefined
+            ? announce
+            : Effect.zipRight(journaled((j) => j.itemFinished(runId, result)), announce)
         })
 
       const runItem = (rawId: string, index: number): Effect.Effect<void, never, R> =>
-        Effect.gen(function*() {
+        Effect.suspend((): Effect.Effect<void, never, R> => {
           if (materialized === undefined) counters.total++
-          const idExit = validatePathComponent(rawId)
-            ? Exit.succeed(rawId as WorkflowId)
-            : yield* Effect.exit(sanitizeIdentifier(rawId))
           const bare = (status: ItemStatus, error?: string) =>
             new WorkflowResult({
               id: rawId,
@@ -294,10 +293,20 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
               credentialLabels: [],
               ...(error === undefined ? {} : { error })
             }, true)
-          if (Exit.isFailure(idExit)) return yield* record(index, bare("failed", describeCause(idExit.cause)))
-          const id = idExit.value
-          if (previous.get(id)?.status === "succeeded") return yield* record(index, bare("skipped"))
-          if (stopping) return yield* record(index, bare("interrupted", "not started: shutting down"))
+          if (!validatePathComponent(rawId)) {
+            // Same rule as validatePathComponent: this only ever fails, with the reason.
+            return Effect.matchEffect(sanitizeIdentifier(rawId), {
+              onFailure: (error) => record(index, bare("failed", error.message)),
+              onSuccess: () => Effect.void
+            })
+          }
+          const id = rawId as WorkflowId
+          if (previous.get(id)?.status === "succeeded") {
+            return record(index, bare("skipped"))
+          }
+          if (stopping) {
+            return record(index, bare("interrupted", "not started: shutting down"))
+          }
 
           const slotStart = nowNanos()
           // Attempt numbers go on from earlier runs of the same name.
@@ -308,15 +317,22 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
           counters.running++
 
           const start = (credential: Option.Option<Credential>): Effect.Effect<void, E | Stopped | TimedOut, R> =>
-            Effect.gen(function*() {
-              if (stopping) return yield* new Stopped()
+            Effect.suspend((): Effect.Effect<void, E | Stopped | TimedOut, R> => {
+              if (stopping) {
+                return Effect.fail(new Stopped())
+              }
               const attempt = ++starts
               const label = Option.map(credential, (c) => c.label)
               if (Option.isSome(label)) labels.push(label.value)
               const begun = nowNanos()
               timing.waitMillis += nanosToMillis(begun - lastEnd)
-              yield* journaled((j) => j.attemptStarted(runId, { id, attempt, label, at: Date.now() }))
-              yield* publish(() => CoordinatorEvent.ItemStarted({ id, attempt, label }))
+              const announced = publish(() => CoordinatorEvent.ItemStarted({ id, attempt, label }))
+              const before = journal === undefined
+                ? announced
+                : Effect.zipRight(
+                  journaled((j) => j.attemptStarted(runId, { id, attempt, label, at: Date.now() })),
+                  announced
+                )
               const context: WorkflowContext = {
                 id,
                 attempt,
@@ -325,21 +341,22 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
                 stopping: shutdown.requested,
                 forced: shutdown.forced
               }
-              const body = Effect.asVoid(workflow(context)).pipe(
-                Effect.tap(() => Effect.sync(() => (workflowSucceeded = true))),
-                Effect.ensuring(Effect.sync(() => (inWorkflow = false)))
-              )
+              const body = workflow(context)
               inWorkflow = true
               const limited = timeout === undefined ? body : Effect.timeoutFail(body, {
                 duration: timeout,
                 onTimeout: () => new TimedOut({ after: timeout })
               })
-              return yield* limited.pipe(
-                Effect.onExit((exit) =>
-                  Effect.gen(function*() {
-                    const ended = nowNanos()
-                    timing.workMillis += nanosToMillis(ended - begun)
-                    lastEnd = ended
+              return limited.pipe(
+                Effect.onExit((exit) => {
+                  inWorkflow = false
+                  if (Exit.isSuccess(exit)) workflowSucceeded = true
+                  const ended = nowNanos()
+                  timing.workMillis += nanosToMillis(ended - begun)
+                  lastEnd = ended
+                  // The common case, a success with no journal, needs nothing more.
+                  if (Exit.isSuccess(exit) && journal === undefined) return Effect.void
+                  return Effect.gen(function*() {
                     const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
                     const limitedBy = Option.filter(failure, isRateLimited)
                     if (Option.isSome(limitedBy)) {
@@ -378,7 +395,9 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
                       })
                     )
                   })
-                )
+                }),
+                Effect.asVoid,
+                (run) => Effect.zipRight(before, run)
               )
             })
 
@@ -407,13 +426,14 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
           let workflowSucceeded = false
           let failures = 0
           const willRetry = (error: unknown) => failures <= retries && !stopping && !(error instanceof Stopped)
-          const policy = Schedule.exponential(options.retryDelay ?? "1 second").pipe(
-            Schedule.jittered,
-            // Whole milliseconds: a fractional delay moves a TestClock to an instant where
-            // Clock.currentTimeNanos throws (BigInt of a fraction).
-            Schedule.modifyDelay((_, delay) => Duration.millis(Math.round(Duration.toMillis(delay)))),
-            Schedule.whileInput(willRetry)
-          )
+          const policy = () =>
+            Schedule.exponential(options.retryDelay ?? "1 second").pipe(
+              Schedule.jittered,
+              // Whole milliseconds: a fractional delay moves a TestClock to an instant where
+              // Clock.currentTimeNanos throws (BigInt of a fraction).
+              Schedule.modifyDelay((_, delay) => Duration.millis(Math.round(Duration.toMillis(delay)))),
+              Schedule.whileInput(willRetry)
+            )
 
           let recorded = false
           const finish = (status: ItemStatus, error: Option.Option<string>) =>
@@ -453,20 +473,22 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
                 )
                 : Effect.void
             }),
-            Effect.retry(policy),
+            Effect.retry(policy()),
             (retried) => Effect.raceFirst(retried, stopWhileWaiting)
           )
-          const exit = yield* attempts.pipe(
+          return attempts.pipe(
             Effect.onInterrupt(() => finish("interrupted", Option.some("stopped by shutdown"))),
-            Effect.exit
-          )
-          if (Exit.isSuccess(exit)) return yield* finish("succeeded", Option.none())
-          const stoppedByShutdown = stopping ||
-            Option.exists(Cause.failureOption(exit.cause), (e) => e instanceof Stopped) ||
-            Cause.isInterruptedOnly(exit.cause)
-          return yield* finish(
-            stoppedByShutdown ? "interrupted" : "failed",
-            Option.some(stoppedByShutdown ? "stopped by shutdown" : describeCause(exit.cause))
+            Effect.exit,
+            Effect.flatMap((exit) => {
+              if (Exit.isSuccess(exit)) return finish("succeeded", Option.none())
+              const stoppedByShutdown = stopping ||
+                Option.exists(Cause.failureOption(exit.cause), (e) => e instanceof Stopped) ||
+                Cause.isInterruptedOnly(exit.cause)
+              return finish(
+                stoppedByShutdown ? "interrupted" : "failed",
+                Option.some(stoppedByShutdown ? "stopped by shutdown" : describeCause(exit.cause))
+              )
+            })
           )
         })
 
