@@ -15,7 +15,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
-import * as Queue from "effect/Queue"
+import type * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -23,6 +23,7 @@ import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import { type Credential, CredentialPool, type CredentialPoolShape } from "./CredentialPool.js"
 import { sanitizeIdentifier, validatePathComponent, type WorkflowId } from "./Identifier.js"
+import { forEachStream } from "./internal/forEachStream.js"
 import { Output } from "./Output.js"
 import { ProgressStats } from "./ProgressStats.js"
 import { isRateLimited, RateLimited } from "./RateLimited.js"
@@ -502,29 +503,9 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
         })
       )
 
-      // A Stream of items is pulled into a small bounded queue that `concurrency` workers drain:
-      // memory stays flat however many items pass, and the per-item cost stays that of `runItem`.
-      const drainStream = (stream: Stream.Stream<string, EI, RI>) =>
-        Effect.gen(function*() {
-          const queue = yield* Queue.bounded<readonly [string, number] | undefined>(concurrency * 2)
-          const feed = Stream.runForEach(Stream.zipWithIndex(stream), (entry) => Queue.offer(queue, entry)).pipe(
-            Effect.zipRight(Queue.offerAll(queue, Array.from({ length: concurrency }, () => undefined)))
-          )
-          const worker: Effect.Effect<void, never, R> = Effect.flatMap(
-            Queue.take(queue),
-            (entry) => (entry === undefined ? Effect.void : Effect.zipRight(runItem(entry[0], entry[1]), worker))
-          )
-          yield* Effect.all([
-            feed,
-            Effect.all(Array.from({ length: concurrency }, () => worker), {
-              concurrency: "unbounded",
-              discard: true
-            })
-          ], { concurrency: 2, discard: true })
-        })
       const dispatch: Effect.Effect<void, EI, R | RI> = materialized !== undefined
         ? Effect.forEach(materialized, runItem, { concurrency, discard: true })
-        : drainStream(items as Stream.Stream<string, EI, RI>)
+        : forEachStream(items as Stream.Stream<string, EI, RI>, runItem, concurrency)
 
       const dispatcher = yield* Effect.fork(dispatch)
       const gracefulStop = Effect.gen(function*() {
