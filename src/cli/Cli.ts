@@ -10,8 +10,9 @@ import * as Ref from "effect/Ref"
 import { parseDurationText } from "../internal/durationText.js"
 import type { Shutdown } from "../Shutdown.js"
 import { demoCommand } from "./DemoCommand.js"
+import type { JournalFor } from "./JournalAccess.js"
 import { mockProviderCommand } from "./MockProviderCommand.js"
-import { type JournalFor, runCommand } from "./RunCommand.js"
+import { runCommand } from "./RunCommand.js"
 import { statusCommand } from "./StatusCommand.js"
 
 const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))

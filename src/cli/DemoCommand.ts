@@ -10,7 +10,8 @@ import { Output } from "../Output.js"
 import type { ParallelCoordinator } from "../ParallelCoordinator.js"
 import type { JournalError } from "../RunJournal.js"
 import type { Shutdown } from "../Shutdown.js"
-import { type JournalFor, runCommand } from "./RunCommand.js"
+import type { JournalFor } from "./JournalAccess.js"
+import { runCommand } from "./RunCommand.js"
 import type { UsageError } from "./UsageError.js"
 
 /** The demo's batch: ten design tasks, one of them marked to fail on purpose. */

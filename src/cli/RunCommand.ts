@@ -8,19 +8,19 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
 import { createHash } from "node:crypto"
 import { CredentialPool, type CredentialPoolShape } from "../CredentialPool.js"
 import { sanitizeIdentifier } from "../Identifier.js"
 import { Output } from "../Output.js"
 import { ParallelCoordinator } from "../ParallelCoordinator.js"
 import { processWorkflow } from "../ProcessRunner.js"
-import { JournalError, RunJournal, type RunJournalShape } from "../RunJournal.js"
+import { JournalError, RunJournal } from "../RunJournal.js"
 import { RunSummary } from "../RunSummary.js"
 import type { Shutdown } from "../Shutdown.js"
 import { writeAudit } from "./AuditLog.js"
 import { loadCredentials } from "./Credentials.js"
 import { readItems } from "./Items.js"
+import { type JournalFor, readStatus } from "./JournalAccess.js"
 import { clearProgress, drawProgress, emptyProgress, foldProgress, makePoolNarrator, runMessage } from "./Reporter.js"
 import { makeLayout, resolveStateDir } from "./RunLayout.js"
 import { renderSummary } from "./SummaryReport.js"
@@ -63,11 +63,6 @@ const itemsSourceOf = (config: RunConfig, path: Path.Path) =>
     Option.match(config.itemsFile, { onNone: () => null, onSome: (f) => (f === "-" ? "stdin" : path.resolve(f)) }),
     config.items
   ])
-
-/** The journal to keep the run in, by state directory. Provided by the entry point. */
-export type JournalFor = (
-  stateDir: string
-) => Effect.Effect<RunJournalShape, JournalError, Scope.Scope | FileSystem.FileSystem | Path.Path>
 
 /**
  * `agentos-parallel run`: returns the process exit code (0, 1, 130, 143), or fails with a usage
@@ -112,10 +107,7 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
 
     if (config.dryRun) {
       // A dry run reads the journal if there is one, and creates nothing.
-      const known = yield* Effect.orElseSucceed(fs.exists(path.join(stateDir, "journal.db")), () => false)
-      const status = config.fresh || !known
-        ? Option.none()
-        : yield* Effect.flatMap(journalFor(stateDir), (journal) => journal.status(Option.some(runId)))
+      const status = config.fresh ? Option.none() : yield* readStatus(journalFor, stateDir, Option.some(runId))
       const done = new Set(
         Option.match(status, {
           onNone: () => [],

@@ -5,7 +5,6 @@ import { timestampForPath } from "../internal/timestamp.js"
 /** Where a run keeps its files under the state directory (see SPEC "Files"). */
 export interface RunLayout {
   readonly stateDir: string
-  readonly journal: string
   /** `checkpoints/<run>`: the directory of the per-item checkpoint databases. */
   readonly checkpointDir: string
   /** `logs/parallel/<timestamp>`: this invocation's logs. */
@@ -27,7 +26,6 @@ export const makeLayout = (
     const logDir = path.join(stateDir, "logs", "parallel", timestampForPath(startedAt))
     return {
       stateDir,
-      journal: path.join(stateDir, "journal.db"),
       checkpointDir: path.join(stateDir, "checkpoints", runId),
       logDir,
       summary: path.join(logDir, "summary.json"),

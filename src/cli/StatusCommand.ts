@@ -1,10 +1,10 @@
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Output } from "../Output.js"
 import type { JournalError, JournalItemStatus } from "../RunJournal.js"
-import type { JournalFor } from "./RunCommand.js"
+import { type JournalFor, readStatus } from "./JournalAccess.js"
 import { resolveStateDir } from "./RunLayout.js"
 import { UsageError } from "./UsageError.js"
 
@@ -28,13 +28,7 @@ export const statusCommand = (
   Effect.scoped(Effect.gen(function*() {
     const output = yield* Output
     const stateDir = yield* resolveStateDir(Option.getOrUndefined(config.stateDir))
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    // Reading the status creates nothing: no journal means no runs.
-    const known = yield* Effect.orElseSucceed(fs.exists(path.join(stateDir, "journal.db")), () => false)
-    const found = known
-      ? yield* Effect.flatMap(journalFor(stateDir), (journal) => journal.status(config.name))
-      : Option.none()
+    const found = yield* readStatus(journalFor, stateDir, config.name)
     if (Option.isNone(found)) {
       if (Option.isSome(config.name)) {
         return yield* new UsageError({

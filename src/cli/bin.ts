@@ -1,4 +1,5 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as Path from "@effect/platform/Path"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -12,6 +13,7 @@ import * as SqliteJournal from "../SqliteJournal.js"
 import { checkRunOptions, countEmptyItems, requireSeparator } from "./Argv.js"
 import { makeCli } from "./Cli.js"
 import { exitCodeOf } from "./ExitCode.js"
+import { journalFile } from "./JournalAccess.js"
 
 const shutdown = Shutdown.unsafeMake()
 let signals = 0
@@ -30,7 +32,7 @@ const program = Effect.gen(function*() {
   yield* checkRunOptions(process.argv.slice(2))
   yield* makeCli({
     shutdown,
-    journalFor: (stateDir) => SqliteJournal.make(`${stateDir}/journal.db`),
+    journalFor: (stateDir) => Effect.flatMap(Path.Path, (path) => SqliteJournal.make(journalFile(path, stateDir))),
     exitCode,
     emptyItems: countEmptyItems(process.argv.slice(2))
   })(process.argv)
