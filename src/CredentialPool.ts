@@ -230,16 +230,15 @@ export interface CredentialPoolShape {
   readonly changes: Stream.Stream<PoolEvent>
 }
 
+/** Lease bookkeeping of one credential; its cooldown deadline lives in the pool's `Ref`. */
 interface Slot {
   readonly credential: Credential
-  readonly holders: number
-  /** Epoch ms before which the credential is not leased; 0 when it is not cooling. */
-  readonly deadline: number
+  holders: number
   /** Order of the last lease, for least-recently-used choice. */
-  readonly lastLeased: number
-  readonly leases: number
-  readonly rateLimits: number
-  readonly coolingMillis: number
+  lastLeased: number
+  leases: number
+  rateLimits: number
+  coolingMillis: number
 }
 
 interface Waiter {
@@ -247,12 +246,15 @@ interface Waiter {
   assigned: number | undefined
 }
 
-interface PoolState {
-  readonly slots: ReadonlyArray<Slot>
-  readonly waiters: ReadonlyArray<Waiter>
-  readonly sequence: number
-  readonly condition: PoolCondition
+/** The marker a rate-limited use leaves its uninterruptible region with. */
+class RetryOnAnother {
+  readonly _tag = "RetryOnAnother"
 }
+const retryOnAnother = new RetryOnAnother()
+const isRetryOnAnother = (e: unknown): e is RetryOnAnother => e === retryOnAnother
+
+/** Epoch ms before which each credential is not leased (by position); 0 when it is not cooling. */
+type Deadlines = ReadonlyArray<number>
 
 const toCredential = (input: CredentialInput, index: number): Credential => {
   const defaultLabel = `key-${index + 1}`
@@ -274,36 +276,19 @@ const positiveInt = (name: string, value: number | undefined, fallback: number):
   return n
 }
 
-const isFree = (slot: Slot, perCredential: number, now: number) => slot.holders < perCredential && slot.deadline <= now
-
-/** Fewest holders first, then least recently leased. */
-const pickSlot = (slots: ReadonlyArray<Slot>, perCredential: number, now: number): number => {
-  let best = -1
-  for (let i = 0; i < slots.length; i++) {
-    const s = slots[i]!
-    if (!isFree(s, perCredential, now)) continue
-    const b = best === -1 ? undefined : slots[best]!
-    if (b === undefined || s.holders < b.holders || (s.holders === b.holders && s.lastLeased < b.lastLeased)) best = i
-  }
-  return best
-}
-
-const conditionOf = (slots: ReadonlyArray<Slot>, waiting: number, now: number): PoolCondition => {
-  if (waiting === 0) return "Available"
-  return slots.every((s) => s.deadline > now) ? "AllCooling" : "Exhausted"
-}
-
-const nextDeadlineOf = (slots: ReadonlyArray<Slot>, now: number): Option.Option<number> => {
+const nextDeadlineOf = (deadlines: Deadlines, now: number): Option.Option<number> => {
   let next = Infinity
-  for (const s of slots) if (s.deadline > now && s.deadline < next) next = s.deadline
+  for (const d of deadlines) if (d > now && d < next) next = d
   return next === Infinity ? Option.none() : Option.some(next)
 }
 
-const replaceSlot = (slots: ReadonlyArray<Slot>, index: number, f: (slot: Slot) => Slot) =>
-  slots.map((s, i) => (i === index ? f(s) : s))
-
 /**
  * Builds a pool whose cooldown timers live in the current scope.
+ *
+ * The cooldown deadlines are a `Ref`; every decision that depends on them (lease, hand-over to a
+ * waiter, cooldown) is made inside one `Ref.modify`, so it is atomic. The lease bookkeeping beside
+ * them (holders, the waiter queue, counters) is plain mutable state touched only inside those
+ * synchronous sections.
  *
  * @since 0.1.0
  * @category constructors
@@ -326,93 +311,108 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
     // Read synchronously on the lease/release path (a TestClock when one is provided).
     const clock = yield* Effect.clock
     const events = yield* PubSub.unbounded<PoolEvent>()
-    const state = yield* Ref.make<PoolState>({
-      slots: credentials.map((credential) => ({
-        credential,
-        holders: 0,
-        deadline: 0,
-        lastLeased: 0,
-        leases: 0,
-        rateLimits: 0,
-        coolingMillis: 0
-      })),
-      waiters: [],
-      sequence: 0,
-      condition: "Available"
-    })
     yield* Effect.addFinalizer(() => PubSub.shutdown(events))
+    const deadlines = yield* Ref.make<Deadlines>(credentials.map(() => 0))
+    const slots: ReadonlyArray<Slot> = credentials.map((credential) => ({
+      credential,
+      holders: 0,
+      lastLeased: 0,
+      leases: 0,
+      rateLimits: 0,
+      coolingMillis: 0
+    }))
+    const waiters: Array<Waiter> = []
+    let sequence = 0
+    let condition: PoolCondition = "Available"
 
-    // Events are published only while someone listens.
+    // Events are built and published only while someone listens. They are queued inside the
+    // synchronous sections and published, in order, right after.
     let listeners = 0
-    const publishAll = (list: ReadonlyArray<PoolEvent>) =>
-      list.length === 0 || listeners === 0 ? Effect.void : PubSub.publishAll(events, list)
+    const queued: Array<PoolEvent> = []
+    const emit = (event: () => PoolEvent) => {
+      if (listeners > 0) queued.push(event())
+    }
+    const flush = Effect.suspend(() =>
+      queued.length === 0 ? Effect.void : PubSub.publishAll(events, queued.splice(0, queued.length))
+    )
     const subscribe = Effect.zipRight(
       Effect.acquireRelease(Effect.sync(() => listeners++), () => Effect.sync(() => listeners--)),
       PubSub.subscribe(events)
     )
 
-    /** Hands free credentials to waiters in queue order; returns who got what and the events. */
-    const dispatch = (s: PoolState, now: number, out: Array<PoolEvent>): [Array<Waiter>, PoolState] => {
-      const woken: Array<Waiter> = []
-      let slots = s.slots
-      let waiters = s.waiters
-      let sequence = s.sequence
-      while (waiters.length > 0) {
-        const index = pickSlot(slots, perCredential, now)
-        if (index === -1) break
-        const waiter = waiters[0]!
-        waiters = waiters.slice(1)
-        sequence++
-        const seq = sequence
-        slots = replaceSlot(slots, index, (slot) => ({
-          ...slot,
-          holders: slot.holders + 1,
-          lastLeased: seq,
-          leases: slot.leases + 1
-        }))
-        waiter.assigned = index
-        woken.push(waiter)
+    /** Fewest holders first, then least recently leased; -1 when none is free. */
+    const pickSlot = (ds: Deadlines, now: number): number => {
+      let best = -1
+      for (let i = 0; i < slots.length; i++) {
+        const s = slots[i]!
+        if (s.holders >= perCredential || ds[i]! > now) continue
+        const b = best === -1 ? undefined : slots[best]!
+        if (b === undefined || s.holders < b.holders || (s.holders === b.holders && s.lastLeased < b.lastLeased)) {
+          best = i
+        }
       }
-      const condition = conditionOf(slots, waiters.length, now)
-      if (condition !== s.condition) {
-        out.push(PoolEvent.ConditionChanged({
-          condition,
-          waiting: waiters.length,
-          nextDeadline: nextDeadlineOf(slots, now)
-        }))
-      }
-      return [woken, { slots, waiters, sequence, condition }]
+      return best
     }
 
-    const wake = (woken: ReadonlyArray<Waiter>) =>
-      Effect.forEach(woken, (w) => Deferred.succeed(w.deferred, w.assigned!), { discard: true })
+    const take = (index: number) => {
+      const slot = slots[index]!
+      slot.holders++
+      slot.leases++
+      slot.lastLeased = ++sequence
+    }
 
-    /** Runs a state transition that may free credentials, then wakes whoever got one. */
-    const transition = (f: (s: PoolState, now: number, out: Array<PoolEvent>) => PoolState) =>
-      Effect.suspend(() => {
-        const now = clock.unsafeCurrentTimeMillis()
-        const out: Array<PoolEvent> = []
-        return Effect.flatMap(
-          Ref.modify(state, (s) => dispatch(f(s, now, out), now, out)),
-          (woken) => woken.length === 0 ? publishAll(out) : Effect.zipRight(wake(woken), publishAll(out))
-        )
-      })
+    /** Records what the waiters now wait for, announcing a change. */
+    const noteCondition = (ds: Deadlines, now: number) => {
+      const next: PoolCondition = waiters.length === 0
+        ? "Available"
+        : ds.every((d) => d > now)
+        ? "AllCooling"
+        : "Exhausted"
+      if (next === condition) return
+      condition = next
+      emit(() =>
+        PoolEvent.ConditionChanged({ condition: next, waiting: waiters.length, nextDeadline: nextDeadlineOf(ds, now) })
+      )
+    }
 
-    const release = (index: number) =>
-      transition((s, _now, out) => {
-        out.push(PoolEvent.Released({ label: labels[index]! }))
-        return { ...s, slots: replaceSlot(s.slots, index, (slot) => ({ ...slot, holders: slot.holders - 1 })) }
+    /** Hands free credentials to waiters in queue order. */
+    const serveWaiters = (ds: Deadlines, now: number) => {
+      while (waiters.length > 0) {
+        const index = pickSlot(ds, now)
+        if (index === -1) break
+        const waiter = waiters.shift()!
+        take(index)
+        waiter.assigned = index
+        Deferred.unsafeDone(waiter.deferred, Exit.succeed(index))
+      }
+      if (waiters.length > 0 || condition !== "Available") noteCondition(ds, now)
+    }
+
+    /** Gives a lease back (handing the credential to the first waiter, if any), then succeeds with `value`. */
+    const releaseWith = <A>(index: number, value: A): Effect.Effect<A> => {
+      const released = Ref.modify(deadlines, (ds): readonly [A, Deadlines] => {
+        slots[index]!.holders--
+        emit(() => PoolEvent.Released({ label: labels[index]! }))
+        if (waiters.length > 0) serveWaiters(ds, clock.unsafeCurrentTimeMillis())
+        return [value, ds]
       })
+      return listeners === 0 && waiters.length === 0 ? released : Effect.zipLeft(released, flush)
+    }
+    const release = (index: number): Effect.Effect<void> => releaseWith(index, undefined)
 
     const cooledDown = (index: number) =>
-      transition((s, now, out) => {
-        const slot = s.slots[index]!
-        if (slot.deadline !== 0 && slot.deadline <= now) {
-          out.push(PoolEvent.CooledDown({ label: labels[index]! }))
-          return { ...s, slots: replaceSlot(s.slots, index, (x) => ({ ...x, deadline: 0 })) }
-        }
-        return s
-      })
+      Effect.zipRight(
+        Ref.modify(deadlines, (ds): readonly [void, Deadlines] => {
+          const now = clock.unsafeCurrentTimeMillis()
+          const deadline = ds[index]!
+          if (deadline === 0 || deadline > now) return [undefined, ds]
+          emit(() => PoolEvent.CooledDown({ label: labels[index]! }))
+          const next = ds.map((d, i) => (i === index ? 0 : d))
+          serveWaiters(next, now)
+          return [undefined, next]
+        }),
+        flush
+      )
 
     const coolIndex = (index: number, retryAfter: Duration.DurationInput | undefined) =>
       Effect.gen(function*() {
@@ -422,32 +422,19 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
         const cooldown = Math.ceil(base) + jitter
         const now = yield* Clock.currentTimeMillis
         const until = now + cooldown
-        const published = yield* Ref.modify(state, (s): readonly [ReadonlyArray<PoolEvent> | undefined, PoolState] => {
-          const slot = s.slots[index]!
-          if (slot.deadline >= until) return [undefined, s]
-          const overlap = Math.max(0, slot.deadline - now)
-          const slots = replaceSlot(s.slots, index, (x) => ({
-            ...x,
-            deadline: until,
-            rateLimits: x.rateLimits + 1,
-            coolingMillis: x.coolingMillis + cooldown - overlap
-          }))
-          const condition = conditionOf(slots, s.waiters.length, now)
-          const out: Array<PoolEvent> = [
-            PoolEvent.RateLimited({ label: labels[index]!, cooldownMillis: cooldown, until })
-          ]
-          // Waiters of an exhausted pool now wait for a deadline instead of a release: say so.
-          if (condition !== s.condition) {
-            out.push(PoolEvent.ConditionChanged({
-              condition,
-              waiting: s.waiters.length,
-              nextDeadline: nextDeadlineOf(slots, now)
-            }))
-          }
-          return [out, { ...s, slots, condition }]
+        const extended = yield* Ref.modify(deadlines, (ds): readonly [boolean, Deadlines] => {
+          if (ds[index]! >= until) return [false, ds]
+          const slot = slots[index]!
+          slot.rateLimits++
+          slot.coolingMillis += cooldown - Math.max(0, ds[index]! - now)
+          const next = ds.map((d, i) => (i === index ? until : d))
+          emit(() => PoolEvent.RateLimited({ label: labels[index]!, cooldownMillis: cooldown, until }))
+          // Waiters of an exhausted pool may now wait for a deadline instead of a release: say so.
+          if (waiters.length > 0) noteCondition(next, now)
+          return [true, next]
         })
-        if (published === undefined) return
-        yield* publishAll(published)
+        yield* flush
+        if (!extended) return
         // Interruptible even when the 429 is reported from an uninterruptible region, so that
         // closing the pool's scope does not wait out the cooldown.
         yield* Effect.sleep(Duration.millis(cooldown)).pipe(
@@ -465,109 +452,108 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
     /** Leaves the queue; if a credential was already handed over, gives it back. */
     const cancel = (waiter: Waiter) =>
       Effect.flatMap(
-        Ref.modify(state, (s) =>
-          s.waiters.includes(waiter)
-            ? [false, { ...s, waiters: s.waiters.filter((w) => w !== waiter) }] as const
-            : [waiter.assigned !== undefined, s] as const),
-        (handedOver) => (handedOver ? release(waiter.assigned!) : transition((s) => s))
+        Ref.modify(deadlines, (ds) => {
+          const position = waiters.indexOf(waiter)
+          if (position === -1) return [waiter.assigned !== undefined, ds] as const
+          waiters.splice(position, 1)
+          noteCondition(ds, clock.unsafeCurrentTimeMillis())
+          return [false, ds] as const
+        }),
+        (handedOver) => (handedOver ? release(waiter.assigned!) : flush)
       )
 
     /**
-     * Must run uninterruptibly; only the wait itself is made interruptible, through `restore`.
-     * A caller served at once (no queue, a free credential) never waits on its `Deferred`.
+     * Leases a credential and continues with its index. Must run uninterruptibly; only the wait
+     * itself is made interruptible, through `restore`. A caller served at once (no queue, a free
+     * credential) never waits on a `Deferred`.
      */
-    const acquireIndex = (
-      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
-      leaseOptions: LeaseOptions | undefined
-    ): Effect.Effect<number, CredentialUnavailable> =>
-      Effect.suspend(() => {
-        const start = clock.unsafeCurrentTimeMillis()
-        const leased = (index: number) =>
-          listeners === 0 ? Effect.succeed(index) : Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            Effect.as(
-              PubSub.publish(events, PoolEvent.Leased({ label: labels[index]!, waitedMillis: now - start })),
-              index
-            ))
-        // Fast path: nobody queued and a credential free.
-        const taken = Ref.modify(state, (s): [number, PoolState] => {
-          if (s.waiters.length > 0) return [-1, s]
-          const index = pickSlot(s.slots, perCredential, start)
-          if (index === -1) return [-1, s]
-          const sequence = s.sequence + 1
-          return [index, {
-            ...s,
-            sequence,
-            slots: replaceSlot(s.slots, index, (slot) => ({
-              ...slot,
-              holders: slot.holders + 1,
-              lastLeased: sequence,
-              leases: slot.leases + 1
-            }))
-          }]
-        })
-        return Effect.flatMap(
-          taken,
-          (index) => index !== -1 ? leased(index) : enqueueAndWait(restore, leaseOptions, start, leased)
-        )
+    const acquireThen = <A, E, R>(
+      restore: <A1, E1, R1>(effect: Effect.Effect<A1, E1, R1>) => Effect.Effect<A1, E1, R1>,
+      leaseOptions: LeaseOptions | undefined,
+      andThen: (index: number) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | CredentialUnavailable, R> => {
+      let start = 0
+      let waiter: Waiter | undefined
+      const taken = Ref.modify(deadlines, (ds): readonly [number, Deadlines] => {
+        start = clock.unsafeCurrentTimeMillis()
+        if (waiters.length === 0) {
+          const index = pickSlot(ds, start)
+          if (index !== -1) {
+            take(index)
+            emit(() => PoolEvent.Leased({ label: labels[index]!, waitedMillis: 0 }))
+            return [index, ds]
+          }
+        }
+        waiter = { deferred: Deferred.unsafeMake<number>(FiberId.none), assigned: undefined }
+        waiters.push(waiter)
+        serveWaiters(ds, start)
+        return [-1, ds]
       })
+      return Effect.flatMap(taken, (index) => {
+        if (index !== -1) return listeners === 0 ? andThen(index) : Effect.zipRight(flush, andThen(index))
+        return Effect.zipRight(flush, Effect.flatMap(awaitTurn(restore, leaseOptions, waiter!, start), andThen))
+      })
+    }
 
-    /** The slow path of `acquireIndex`: join the queue and wait. */
-    const enqueueAndWait = (
+    /** The slow path of `acquireThen`: wait in the queue for a credential. */
+    const awaitTurn = (
       restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
       leaseOptions: LeaseOptions | undefined,
-      start: number,
-      leased: (index: number) => Effect.Effect<number>
+      waiter: Waiter,
+      start: number
     ): Effect.Effect<number, CredentialUnavailable> => {
-      const waiter: Waiter = { deferred: Deferred.unsafeMake<number>(FiberId.none), assigned: undefined }
-      const out: Array<PoolEvent> = []
-      return Ref.modify(state, (s) => dispatch({ ...s, waiters: [...s.waiters, waiter] }, start, out)).pipe(
-        Effect.tap((woken) => wake(woken.filter((w) => w !== waiter))),
-        Effect.zipRight(Effect.suspend(() => publishAll(out))),
-        Effect.flatMap(() => {
-          if (waiter.assigned !== undefined) return leased(waiter.assigned)
-          const maxWait = leaseOptions?.maxWait ?? options.maxWait
-          const stopWhen = leaseOptions?.stopWaitingWhen
-          let waiting: Effect.Effect<number, CredentialUnavailable> = Deferred.await(waiter.deferred)
-          if (maxWait !== undefined) {
-            waiting = Effect.timeoutFail(waiting, {
-              duration: maxWait,
-              onTimeout: () =>
-                new CredentialUnavailable({
-                  reason: "WaitTimedOut",
-                  detail: `waited ${Duration.format(maxWait)} with all ${labels.length} credentials leased or cooling`
-                })
-            })
-          }
-          if (stopWhen !== undefined) {
-            waiting = Effect.raceFirst(
-              waiting,
-              Effect.zipRight(
-                stopWhen,
-                Effect.fail(
-                  new CredentialUnavailable({ reason: "WaitAbandoned", detail: "stopped waiting on request" })
-                )
-              )
+      const leased = (index: number) =>
+        Effect.zipRight(
+          Effect.sync(() =>
+            emit(() =>
+              PoolEvent.Leased({ label: labels[index]!, waitedMillis: clock.unsafeCurrentTimeMillis() - start })
             )
-          }
-          return restore(waiting).pipe(
-            Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : cancel(waiter))),
-            Effect.flatMap(leased)
-          )
+          ),
+          Effect.as(flush, index)
+        )
+      if (waiter.assigned !== undefined) return leased(waiter.assigned)
+      const maxWait = leaseOptions?.maxWait ?? options.maxWait
+      const stopWhen = leaseOptions?.stopWaitingWhen
+      let waiting: Effect.Effect<number, CredentialUnavailable> = Deferred.await(waiter.deferred)
+      if (maxWait !== undefined) {
+        waiting = Effect.timeoutFail(waiting, {
+          duration: maxWait,
+          onTimeout: () =>
+            new CredentialUnavailable({
+              reason: "WaitTimedOut",
+              detail: `waited ${Duration.format(maxWait)} with all ${labels.length} credentials leased or cooling`
+            })
         })
+      }
+      if (stopWhen !== undefined) {
+        waiting = Effect.raceFirst(
+          waiting,
+          Effect.zipRight(
+            stopWhen,
+            Effect.fail(new CredentialUnavailable({ reason: "WaitAbandoned", detail: "stopped waiting on request" }))
+          )
+        )
+      }
+      return restore(waiting).pipe(
+        Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : cancel(waiter))),
+        Effect.flatMap(leased)
       )
     }
 
     const lease = (leaseOptions?: LeaseOptions): Effect.Effect<Lease, CredentialUnavailable, Scope.Scope> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(
-          acquireIndex(restore, leaseOptions),
-          (index) =>
-            Effect.as(Effect.addFinalizer(() => release(index)), {
-              credential: credentials[index]!,
-              rateLimited: (retryAfter?: Duration.DurationInput) => coolIndex(index, retryAfter)
-            })
-        )
+        acquireThen(restore, leaseOptions, (index) =>
+          Effect.as(Effect.addFinalizer(() => release(index)), {
+            credential: credentials[index]!,
+            rateLimited: (retryAfter?: Duration.DurationInput) => coolIndex(index, retryAfter)
+          }))
       )
+
+    /** What `use` failed with, when it was a rate limit. */
+    const rateLimitOf = (cause: Cause.Cause<unknown>): RateLimited | undefined => {
+      const failure = Cause.failureOption(cause)
+      return Option.isSome(failure) && isRateLimited(failure.value) ? failure.value : undefined
+    }
 
     const withCredential = <A, E, R>(
       use: (credential: Credential) => Effect.Effect<A, E, R>,
@@ -575,53 +561,57 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
     ): Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R> => {
       const limit = callOptions?.maxRateLimitRetries ?? maxRateLimitRetries
       // Lease, use, cool on a 429, release: one uninterruptible region with only the wait and the
-      // use interruptible, so the credential is released whatever happens.
+      // use interruptible, so the credential is released whatever happens. A rate limit comes out
+      // of the region as a failure with the `RetryOnAnother` marker, so that the next attempt's
+      // wait is interruptible again.
       const once = Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(
-          acquireIndex(restore, callOptions),
-          (index) =>
-            Effect.flatMap(Effect.exit(restore(use(credentials[index]!))), (exit) => {
-              const limited = Exit.isFailure(exit)
-                ? Option.filter(Cause.failureOption(exit.cause), isRateLimited)
-                : Option.none<RateLimited>()
-              const cooled = Option.isSome(limited) ? coolIndex(index, limited.value.retryAfter) : Effect.void
-              return Effect.as(Effect.zipRight(cooled, release(index)), [exit, Option.isSome(limited)] as const)
-            })
-        )
-      )
+        acquireThen(restore, callOptions, (index) =>
+          // Suspended, so that even a `use` that throws leaves through the release below.
+          Effect.matchCauseEffect(restore(Effect.suspend(() => use(credentials[index]!))), {
+            onSuccess: (value) => releaseWith(index, value),
+            onFailure: (cause): Effect.Effect<never, E | RetryOnAnother> => {
+              const limited = rateLimitOf(cause)
+              return limited === undefined
+                ? Effect.zipRight(release(index), Effect.failCause(cause))
+                : coolIndex(index, limited.retryAfter).pipe(
+                  Effect.zipRight(release(index)),
+                  Effect.zipRight(Effect.fail(retryOnAnother))
+                )
+            }
+          }))
+      ) as Effect.Effect<A, Exclude<E, RateLimited> | RetryOnAnother, R>
       const attempt = (rateLimits: number): Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R> =>
-        Effect.flatMap(once, ([exit, rateLimited]) => {
-          if (!rateLimited) return exit as Exit.Exit<A, Exclude<E, RateLimited>>
-          return rateLimits >= limit
+        Effect.catchIf(once, isRetryOnAnother, () =>
+          rateLimits >= limit
             ? Effect.fail(
               new CredentialUnavailable({
                 reason: "RateLimitRetriesExhausted",
                 detail: `${rateLimits + 1} rate limits in a row (limit ${limit})`
               })
             )
-            : attempt(rateLimits + 1)
-        })
+            : attempt(rateLimits + 1))
       return attempt(0)
     }
 
     const stats = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.map(Ref.get(state), (s): PoolStats => ({
-        total: s.slots.length,
-        available: s.slots.filter((x) => isFree(x, perCredential, now)).length,
-        inUse: s.slots.filter((x) => x.holders > 0).length,
-        rateLimited: s.slots.filter((x) => x.deadline > now).length,
-        waiting: s.waiters.length,
-        condition: s.condition,
-        nextDeadline: nextDeadlineOf(s.slots, now)
+      Effect.map(Ref.get(deadlines), (ds): PoolStats => ({
+        total: slots.length,
+        available: slots.filter((s, i) => s.holders < perCredential && ds[i]! <= now).length,
+        inUse: slots.filter((s) => s.holders > 0).length,
+        rateLimited: ds.filter((d) => d > now).length,
+        waiting: waiters.length,
+        condition,
+        nextDeadline: nextDeadlineOf(ds, now)
       })))
 
-    const usage = Effect.map(Ref.get(state), (s) =>
-      s.slots.map((x): CredentialUsage => ({
-        label: x.credential.label,
-        leases: x.leases,
-        rateLimits: x.rateLimits,
-        coolingMillis: x.coolingMillis
-      })))
+    const usage = Effect.sync(() =>
+      slots.map((s): CredentialUsage => ({
+        label: s.credential.label,
+        leases: s.leases,
+        rateLimits: s.rateLimits,
+        coolingMillis: s.coolingMillis
+      }))
+    )
 
     return {
       labels,

@@ -170,6 +170,24 @@ const DEFAULT_CONCURRENCY = 3
 const DEFAULT_MAX_PARALLEL = 10
 const MAX_RATE_LIMIT_RESTARTS = 20
 
+/** One item's progress through its starts, within a run. */
+class ItemRun {
+  /** Starts so far, earlier runs of the same name included. */
+  starts: number
+  rateLimits = 0
+  /** When the last start ended (or the item began), for the time spent waiting between starts. */
+  lastEnd: bigint
+  readonly labels: Array<string> = []
+  inWorkflow = false
+  workflowSucceeded = false
+  failures = 0
+  recorded = false
+  constructor(readonly id: WorkflowId, readonly index: number, starts: number, readonly slotStart: bigint) {
+    this.starts = starts
+    this.lastEnd = slotStart
+  }
+}
+
 const describeCause = (cause: Cause.Cause<unknown>): string =>
   Option.match(Cause.failureOption(cause), {
     onSome: (error) =>
@@ -233,7 +251,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       const timeout = options.timeout === undefined ? undefined : Duration.decode(options.timeout)
       const backoff = Duration.decode(options.backoff ?? "60 seconds")
       const keepResults = options.keepResults ?? true
-      const pool: Option.Option<CredentialPoolShape> = yield* Effect.serviceOption(CredentialPool)
+      const pool: CredentialPoolShape | undefined = Option.getOrUndefined(yield* Effect.serviceOption(CredentialPool))
       const journalService: Option.Option<RunJournalShape> = yield* Effect.serviceOption(RunJournal)
       const runId = options.runId ?? `run-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`
       const materialized = isStream(items) ? undefined : Array.from(items)
@@ -266,231 +284,252 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       const finished = materialized === undefined ? undefined : new Uint8Array(materialized.length)
       if (materialized !== undefined) counters.total = materialized.length
 
-      const record = (index: number, result: WorkflowResult) =>
-        Effect.suspend(() => {
-          if (finished !== undefined) finished[index] = 1
-          counters.completed++
-          counters[result.status]++
-          if (keepResults) {
-            if (finished === undefined) results.push(result)
-            else results[index] = result
-          }
-          const announce = publish(() => CoordinatorEvent.ItemFinished({ result }))
-          return journal === undefined
-            ? announce
-            : Effect.zipRight(journaled((j) => j.itemFinished(runId, result)), announce)
+      // Results are built only when something keeps or hears of them: counters are enough otherwise.
+      const wantsResults = () => keepResults || journal !== undefined || subscribers > 0
+      /** Counts an item's end; `result` is called only when the result is wanted. Call lazily. */
+      const record = (index: number, status: ItemStatus, result: () => WorkflowResult): Effect.Effect<void> => {
+        if (finished !== undefined) finished[index] = 1
+        counters.completed++
+        counters[status]++
+        if (!wantsResults()) return Effect.void
+        const built = result()
+        if (keepResults) {
+          if (finished === undefined) results.push(built)
+          else results[index] = built
+        }
+        const announce = publish(() => CoordinatorEvent.ItemFinished({ result: built }))
+        return journal === undefined
+          ? announce
+          : Effect.zipRight(journaled((j) => j.itemFinished(runId, built)), announce)
+      }
+      const recordUnstarted = (rawId: string, index: number, status: ItemStatus, error?: string) =>
+        record(index, status, () =>
+          new WorkflowResult({
+            id: rawId,
+            status,
+            attempts: 0,
+            rateLimits: 0,
+            duration: Duration.zero,
+            credentialLabels: [],
+            ...(error === undefined ? {} : { error })
+          }, true))
+
+      // Items started and not yet recorded. An item stopped by interrupting the dispatch runs no
+      // handler of its own: the sweep after the dispatch records these as interrupted.
+      const inFlight = new Map<number, ItemRun>()
+
+      const finish = (item: ItemRun, status: ItemStatus, error: string | undefined): Effect.Effect<void> => {
+        if (item.recorded) return Effect.void
+        item.recorded = true
+        inFlight.delete(item.index)
+        counters.running--
+        const slotMillis = nanosToMillis(nowNanos() - item.slotStart)
+        timing.slotMillis += slotMillis
+        return record(item.index, status, () =>
+          new WorkflowResult({
+            id: item.id,
+            status,
+            attempts: item.starts,
+            rateLimits: item.rateLimits,
+            duration: Duration.millis(slotMillis),
+            credentialLabels: item.labels,
+            ...(error === undefined ? {} : { error })
+          }, true))
+      }
+
+      /** Bookkeeping at the end of one start; the journal hears of every outcome. */
+      const attemptEnded = (
+        item: ItemRun,
+        attempt: number,
+        label: Option.Option<string>,
+        begun: bigint,
+        exit: Exit.Exit<unknown, unknown>
+      ): Effect.Effect<void> => {
+        item.inWorkflow = false
+        if (Exit.isSuccess(exit)) item.workflowSucceeded = true
+        const ended = nowNanos()
+        timing.workMillis += nanosToMillis(ended - begun)
+        item.lastEnd = ended
+        // The common case, a success with no journal, needs nothing more.
+        if (Exit.isSuccess(exit) && journal === undefined) return Effect.void
+        const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+        const limitedBy = Option.filter(failure, isRateLimited)
+        if (Option.isSome(limitedBy)) item.rateLimits++
+        const announce = Option.isNone(limitedBy) ? Effect.void : publish(() =>
+          CoordinatorEvent.ItemRateLimited({
+            id: item.id,
+            attempt,
+            label,
+            retryAfter: Option.fromNullable(limitedBy.value.retryAfter)
+          })
+        )
+        return Effect.zipRight(
+          announce,
+          journaled((j) =>
+            j.attemptFinished(runId, {
+              id: item.id,
+              attempt,
+              outcome: Exit.isSuccess(exit)
+                ? "succeeded"
+                : Option.isSome(limitedBy)
+                ? "rate-limited"
+                : Exit.isInterrupted(exit) || stopping
+                ? "interrupted"
+                : "failed",
+              error: Exit.isFailure(exit) ? Option.some(describeCause(exit.cause)) : Option.none(),
+              // A process workflow's failure (ProcessFailed) says how the child ended.
+              exitCode: Option.filter(
+                Option.flatMap(failure, (e) => Option.fromNullable(fieldOf(e, "exitCode"))),
+                (v): v is number => typeof v === "number"
+              ),
+              signal: Option.filter(
+                Option.flatMap(failure, (e) => Option.fromNullable(fieldOf(e, "signal"))),
+                (v): v is string => typeof v === "string"
+              ),
+              at: Date.now()
+            })
+          )
+        )
+      }
+
+      /** One start of an item's workflow, begun when this is called: call it when the start runs. */
+      const startNow = (
+        item: ItemRun,
+        credential: Option.Option<Credential>
+      ): Effect.Effect<void, E | Stopped | TimedOut, R> => {
+        if (stopping) return Effect.fail(new Stopped())
+        const id = item.id
+        const attempt = ++item.starts
+        const label = Option.map(credential, (c) => c.label)
+        if (Option.isSome(label)) item.labels.push(label.value)
+        const begun = nowNanos()
+        timing.waitMillis += nanosToMillis(begun - item.lastEnd)
+        const context: WorkflowContext = {
+          id,
+          attempt,
+          credential,
+          runId,
+          stopping: shutdown.requested,
+          forced: shutdown.forced
+        }
+        item.inWorkflow = true
+        const body = timeout === undefined ? workflow(context) : Effect.timeoutFail(workflow(context), {
+          duration: timeout,
+          onTimeout: () => new TimedOut({ after: timeout })
         })
+        const ended = (exit: Exit.Exit<unknown, unknown>) => attemptEnded(item, attempt, label, begun, exit)
+        // The journal must hear of an interrupted start too, which only `onExit` guarantees; the
+        // counters alone can do without it.
+        const watched: Effect.Effect<void, E | TimedOut, R> = journal === undefined
+          ? Effect.matchCauseEffect(body, {
+            onSuccess: () => ended(Exit.void),
+            onFailure: (cause) => Effect.zipRight(ended(Exit.failCause(cause)), Effect.failCause(cause))
+          })
+          : Effect.asVoid(Effect.onExit(body, ended))
+        if (journal === undefined && subscribers === 0) return watched
+        const announced = publish(() => CoordinatorEvent.ItemStarted({ id, attempt, label }))
+        const before = journal === undefined
+          ? announced
+          : Effect.zipRight(
+            journaled((j) => j.attemptStarted(runId, { id, attempt, label, at: Date.now() })),
+            announced
+          )
+        return Effect.zipRight(before, watched)
+      }
+      const startItem = (item: ItemRun, credential: Option.Option<Credential>) =>
+        Effect.suspend(() => startNow(item, credential))
+
+      const withoutPool = (
+        item: ItemRun,
+        restarts: number
+      ): Effect.Effect<void, E | Stopped | TimedOut | RateLimited, R> =>
+        Effect.catchIf(
+          startItem(item, Option.none()),
+          (e): e is Extract<E, RateLimited> => isRateLimited(e) && restarts < MAX_RATE_LIMIT_RESTARTS,
+          (e) =>
+            Effect.zipRight(
+              Effect.raceFirst(
+                Effect.sleep(e.retryAfter ?? backoff),
+                Effect.zipRight(shutdown.requested, new Stopped())
+              ),
+              withoutPool(item, restarts + 1)
+            )
+        )
+
+      // A shutdown ends at once a wait for a credential; a workflow already running keeps its grace.
+      const credentialOptions = { stopWaitingWhen: shutdown.requested }
+      const once = (item: ItemRun): Effect.Effect<void, unknown, R> =>
+        pool === undefined
+          ? withoutPool(item, 0)
+          // The pool calls `use` as each start runs.
+          : pool.withCredential((credential) => startNow(item, Option.some(credential)), credentialOptions)
+
+      const retryPolicy = (item: ItemRun) =>
+        Schedule.exponential(options.retryDelay ?? "1 second").pipe(
+          Schedule.jittered,
+          // Whole milliseconds: a fractional delay moves a TestClock to an instant where
+          // Clock.currentTimeNanos throws (BigInt of a fraction).
+          Schedule.modifyDelay((_, delay) => Duration.millis(Math.round(Duration.toMillis(delay)))),
+          Schedule.whileInput((error: unknown) => willRetry(item, error))
+        )
+      const willRetry = (item: ItemRun, error: unknown) =>
+        item.failures <= retries && !stopping && !(error instanceof Stopped)
+
+      /** Every start of an item, failed ones retried with backoff when `retries` allows. */
+      const attempts = (item: ItemRun): Effect.Effect<void, unknown, R> => {
+        if (retries === 0) return once(item)
+        // A shutdown also ends a retry backoff at once (not a running workflow).
+        const stopWhileWaiting = Effect.zipRight(
+          shutdown.requested,
+          Effect.suspend(() => (item.inWorkflow || item.workflowSucceeded ? Effect.never : Effect.fail(new Stopped())))
+        )
+        return once(item).pipe(
+          Effect.tapError((error) => {
+            item.failures++
+            return willRetry(item, error)
+              ? publish(() =>
+                CoordinatorEvent.ItemRetrying({
+                  id: item.id,
+                  attempt: item.starts + 1,
+                  error: describeCause(Cause.fail(error))
+                })
+              )
+              : Effect.void
+          }),
+          Effect.retry(retryPolicy(item)),
+          (retried) => Effect.raceFirst(retried, stopWhileWaiting)
+        )
+      }
 
       const runItem = (rawId: string, index: number): Effect.Effect<void, never, R> =>
         Effect.suspend((): Effect.Effect<void, never, R> => {
           if (materialized === undefined) counters.total++
-          const bare = (status: ItemStatus, error?: string) =>
-            new WorkflowResult({
-              id: rawId,
-              status,
-              attempts: 0,
-              rateLimits: 0,
-              duration: Duration.zero,
-              credentialLabels: [],
-              ...(error === undefined ? {} : { error })
-            }, true)
           if (!validatePathComponent(rawId)) {
             // Same rule as validatePathComponent: this only ever fails, with the reason.
             return Effect.matchEffect(sanitizeIdentifier(rawId), {
-              onFailure: (error) => record(index, bare("failed", error.message)),
+              onFailure: (error) => recordUnstarted(rawId, index, "failed", error.message),
               onSuccess: () => Effect.void
             })
           }
           const id = rawId as WorkflowId
-          if (previous.get(id)?.status === "succeeded") {
-            return record(index, bare("skipped"))
-          }
-          if (stopping) {
-            return record(index, bare("interrupted", "not started: shutting down"))
-          }
-
-          const slotStart = nowNanos()
+          const earlier = previous.get(id)
+          if (earlier?.status === "succeeded") return recordUnstarted(rawId, index, "skipped")
+          if (stopping) return recordUnstarted(rawId, index, "interrupted", "not started: shutting down")
           // Attempt numbers go on from earlier runs of the same name.
-          let starts = previous.get(id)?.attempts ?? 0
-          let rateLimits = 0
-          let lastEnd = slotStart
-          const labels: Array<string> = []
+          const item = new ItemRun(id, index, earlier?.attempts ?? 0, nowNanos())
           counters.running++
-
-          const start = (credential: Option.Option<Credential>): Effect.Effect<void, E | Stopped | TimedOut, R> =>
-            Effect.suspend((): Effect.Effect<void, E | Stopped | TimedOut, R> => {
-              if (stopping) {
-                return Effect.fail(new Stopped())
-              }
-              const attempt = ++starts
-              const label = Option.map(credential, (c) => c.label)
-              if (Option.isSome(label)) labels.push(label.value)
-              const begun = nowNanos()
-              timing.waitMillis += nanosToMillis(begun - lastEnd)
-              const announced = publish(() => CoordinatorEvent.ItemStarted({ id, attempt, label }))
-              const before = journal === undefined
-                ? announced
-                : Effect.zipRight(
-                  journaled((j) => j.attemptStarted(runId, { id, attempt, label, at: Date.now() })),
-                  announced
-                )
-              const context: WorkflowContext = {
-                id,
-                attempt,
-                credential,
-                runId,
-                stopping: shutdown.requested,
-                forced: shutdown.forced
-              }
-              const body = workflow(context)
-              inWorkflow = true
-              const limited = timeout === undefined ? body : Effect.timeoutFail(body, {
-                duration: timeout,
-                onTimeout: () => new TimedOut({ after: timeout })
-              })
-              return limited.pipe(
-                Effect.onExit((exit) => {
-                  inWorkflow = false
-                  if (Exit.isSuccess(exit)) workflowSucceeded = true
-                  const ended = nowNanos()
-                  timing.workMillis += nanosToMillis(ended - begun)
-                  lastEnd = ended
-                  // The common case, a success with no journal, needs nothing more.
-                  if (Exit.isSuccess(exit) && journal === undefined) return Effect.void
-                  return Effect.gen(function*() {
-                    const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-                    const limitedBy = Option.filter(failure, isRateLimited)
-                    if (Option.isSome(limitedBy)) {
-                      rateLimits++
-                      yield* publish(() =>
-                        CoordinatorEvent.ItemRateLimited({
-                          id,
-                          attempt,
-                          label,
-                          retryAfter: Option.fromNullable(limitedBy.value.retryAfter)
-                        })
-                      )
-                    }
-                    yield* journaled((j) =>
-                      j.attemptFinished(runId, {
-                        id,
-                        attempt,
-                        outcome: Exit.isSuccess(exit)
-                          ? "succeeded"
-                          : Option.isSome(limitedBy)
-                          ? "rate-limited"
-                          : Exit.isInterrupted(exit) || stopping
-                          ? "interrupted"
-                          : "failed",
-                        error: Exit.isFailure(exit) ? Option.some(describeCause(exit.cause)) : Option.none(),
-                        // A process workflow's failure (ProcessFailed) says how the child ended.
-                        exitCode: Option.filter(
-                          Option.flatMap(failure, (e) => Option.fromNullable(fieldOf(e, "exitCode"))),
-                          (v): v is number => typeof v === "number"
-                        ),
-                        signal: Option.filter(
-                          Option.flatMap(failure, (e) => Option.fromNullable(fieldOf(e, "signal"))),
-                          (v): v is string => typeof v === "string"
-                        ),
-                        at: Date.now()
-                      })
-                    )
-                  })
-                }),
-                Effect.asVoid,
-                (run) => Effect.zipRight(before, run)
-              )
-            })
-
-          const withoutPool = (restarts: number): Effect.Effect<void, E | Stopped | TimedOut | RateLimited, R> =>
-            Effect.catchIf(
-              start(Option.none()),
-              (e): e is Extract<E, RateLimited> => isRateLimited(e) && restarts < MAX_RATE_LIMIT_RESTARTS,
-              (e) =>
-                Effect.zipRight(
-                  Effect.raceFirst(
-                    Effect.sleep(e.retryAfter ?? backoff),
-                    Effect.zipRight(shutdown.requested, new Stopped())
-                  ),
-                  withoutPool(restarts + 1)
-                )
-            )
-
-          // A shutdown ends at once a wait for a credential; a workflow already running keeps its grace.
-          const once: Effect.Effect<void, unknown, R> = Option.match(pool, {
-            onNone: () => withoutPool(0),
-            onSome: (p) =>
-              p.withCredential((credential) => start(Option.some(credential)), { stopWaitingWhen: shutdown.requested })
-          })
-
-          let inWorkflow = false
-          let workflowSucceeded = false
-          let failures = 0
-          const willRetry = (error: unknown) => failures <= retries && !stopping && !(error instanceof Stopped)
-          const policy = () =>
-            Schedule.exponential(options.retryDelay ?? "1 second").pipe(
-              Schedule.jittered,
-              // Whole milliseconds: a fractional delay moves a TestClock to an instant where
-              // Clock.currentTimeNanos throws (BigInt of a fraction).
-              Schedule.modifyDelay((_, delay) => Duration.millis(Math.round(Duration.toMillis(delay)))),
-              Schedule.whileInput(willRetry)
-            )
-
-          let recorded = false
-          const finish = (status: ItemStatus, error: Option.Option<string>) =>
-            Effect.suspend(() => {
-              if (recorded) return Effect.void
-              recorded = true
-              counters.running--
-              return Effect.suspend(() => {
-                const now = nowNanos()
-                timing.slotMillis += nanosToMillis(now - slotStart)
-                return record(
-                  index,
-                  new WorkflowResult({
-                    id,
-                    status,
-                    attempts: starts,
-                    rateLimits,
-                    duration: Duration.millis(nanosToMillis(now - slotStart)),
-                    credentialLabels: labels,
-                    ...(Option.isSome(error) ? { error: error.value } : {})
-                  }, true)
-                )
-              })
-            })
-
-          // With retries, a shutdown also ends a retry backoff at once (not a running workflow).
-          const stopWhileWaiting = Effect.zipRight(
-            shutdown.requested,
-            Effect.suspend(() => (inWorkflow || workflowSucceeded ? Effect.never : Effect.fail(new Stopped())))
-          )
-          const attempts = retries === 0 ? once : once.pipe(
-            Effect.tapError((error) => {
-              failures++
-              return willRetry(error)
-                ? publish(() =>
-                  CoordinatorEvent.ItemRetrying({ id, attempt: starts + 1, error: describeCause(Cause.fail(error)) })
-                )
-                : Effect.void
-            }),
-            Effect.retry(policy()),
-            (retried) => Effect.raceFirst(retried, stopWhileWaiting)
-          )
-          return attempts.pipe(
-            Effect.onInterrupt(() => finish("interrupted", Option.some("stopped by shutdown"))),
-            Effect.exit,
-            Effect.flatMap((exit) => {
-              if (Exit.isSuccess(exit)) return finish("succeeded", Option.none())
+          inFlight.set(index, item)
+          return Effect.matchCauseEffect(attempts(item), {
+            onSuccess: () => finish(item, "succeeded", undefined),
+            onFailure: (cause) => {
               const stoppedByShutdown = stopping ||
-                Option.exists(Cause.failureOption(exit.cause), (e) => e instanceof Stopped) ||
-                Cause.isInterruptedOnly(exit.cause)
-              return finish(
-                stoppedByShutdown ? "interrupted" : "failed",
-                Option.some(stoppedByShutdown ? "stopped by shutdown" : describeCause(exit.cause))
-              )
-            })
-          )
+                Option.exists(Cause.failureOption(cause), (e) => e instanceof Stopped) ||
+                Cause.isInterruptedOnly(cause)
+              return stoppedByShutdown
+                ? finish(item, "interrupted", "stopped by shutdown")
+                : finish(item, "failed", describeCause(cause))
+            }
+          })
         })
 
       yield* publish(() =>
@@ -527,26 +566,16 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
         return yield* Effect.failCause(dispatchExit.cause)
       }
 
+      for (const item of [...inFlight.values()]) yield* finish(item, "interrupted", "stopped by shutdown")
       if (materialized !== undefined && finished !== undefined) {
         for (let index = 0; index < materialized.length; index++) {
           if (finished[index] === 0) {
-            yield* record(
-              index,
-              new WorkflowResult({
-                id: materialized[index]!,
-                status: "interrupted",
-                attempts: 0,
-                rateLimits: 0,
-                duration: Duration.zero,
-                credentialLabels: [],
-                error: "not started: shutting down"
-              }, true)
-            )
+            yield* recordUnstarted(materialized[index]!, index, "interrupted", "not started: shutting down")
           }
         }
       }
 
-      const usage = yield* Option.match(pool, { onNone: () => Effect.succeed([]), onSome: (p) => p.usage })
+      const usage = pool === undefined ? [] : yield* pool.usage
       const runEnd = nowNanos()
       const summary = new RunSummary({
         runId,
