@@ -246,12 +246,14 @@ interface Waiter {
   assigned: number | undefined
 }
 
-/** The marker a rate-limited use leaves its uninterruptible region with. */
-class RetryOnAnother {
-  readonly _tag = "RetryOnAnother"
+/** Calls `use`, turning a throw into a defect, so that the lease is released even then. */
+const useSafely = <A, E, R>(use: (credential: Credential) => Effect.Effect<A, E, R>, credential: Credential) => {
+  try {
+    return use(credential)
+  } catch (defect) {
+    return Effect.die(defect)
+  }
 }
-const retryOnAnother = new RetryOnAnother()
-const isRetryOnAnother = (e: unknown): e is RetryOnAnother => e === retryOnAnother
 
 /** Epoch ms before which each credential is not leased (by position); 0 when it is not cooling. */
 type Deadlines = ReadonlyArray<number>
@@ -561,35 +563,35 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
     ): Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R> => {
       const limit = callOptions?.maxRateLimitRetries ?? maxRateLimitRetries
       // Lease, use, cool on a 429, release: one uninterruptible region with only the wait and the
-      // use interruptible, so the credential is released whatever happens. A rate limit comes out
-      // of the region as a failure with the `RetryOnAnother` marker, so that the next attempt's
-      // wait is interruptible again.
-      const once = Effect.uninterruptibleMask((restore) =>
-        acquireThen(restore, callOptions, (index) =>
-          // Suspended, so that even a `use` that throws leaves through the release below.
-          Effect.matchCauseEffect(restore(Effect.suspend(() => use(credentials[index]!))), {
-            onSuccess: (value) => releaseWith(index, value),
-            onFailure: (cause): Effect.Effect<never, E | RetryOnAnother> => {
-              const limited = rateLimitOf(cause)
-              return limited === undefined
-                ? Effect.zipRight(release(index), Effect.failCause(cause))
-                : coolIndex(index, limited.retryAfter).pipe(
-                  Effect.zipRight(release(index)),
-                  Effect.zipRight(Effect.fail(retryOnAnother))
-                )
-            }
-          }))
-      ) as Effect.Effect<A, Exclude<E, RateLimited> | RetryOnAnother, R>
+      // use interruptible, so the credential is released whatever happens. The next attempt after
+      // a rate limit runs through `restore`, with the caller's interruptibility.
       const attempt = (rateLimits: number): Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R> =>
-        Effect.catchIf(once, isRetryOnAnother, () =>
-          rateLimits >= limit
-            ? Effect.fail(
-              new CredentialUnavailable({
-                reason: "RateLimitRetriesExhausted",
-                detail: `${rateLimits + 1} rate limits in a row (limit ${limit})`
+        Effect.uninterruptibleMask((restore) =>
+          acquireThen(
+            restore,
+            callOptions,
+            (index) =>
+              Effect.matchCauseEffect(restore(useSafely(use, credentials[index]!)), {
+                onSuccess: (value) => releaseWith(index, value),
+                onFailure: (cause): Effect.Effect<A, E | CredentialUnavailable, R> => {
+                  const limited = rateLimitOf(cause)
+                  if (limited === undefined) return Effect.zipRight(release(index), Effect.failCause(cause))
+                  const next = rateLimits >= limit
+                    ? Effect.fail(
+                      new CredentialUnavailable({
+                        reason: "RateLimitRetriesExhausted",
+                        detail: `${rateLimits + 1} rate limits in a row (limit ${limit})`
+                      })
+                    )
+                    : restore(attempt(rateLimits + 1))
+                  return coolIndex(index, limited.retryAfter).pipe(
+                    Effect.zipRight(release(index)),
+                    Effect.zipRight(next)
+                  )
+                }
               })
-            )
-            : attempt(rateLimits + 1))
+          )
+        ) as Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R>
       return attempt(0)
     }
 

@@ -178,8 +178,10 @@ class ItemRun {
   /** When the last start ended (or the item began), for the time spent waiting between starts. */
   lastEnd: bigint
   readonly labels: Array<string> = []
-  inWorkflow = false
-  workflowSucceeded = false
+  /** When the running start began; cleared once its time is counted. */
+  begun: bigint | undefined = undefined
+  /** A start is running or has succeeded: a shutdown leaves the item its grace, not a retry wait. */
+  keepsGrace = false
   failures = 0
   recorded = false
   constructor(readonly id: WorkflowId, readonly index: number, starts: number, readonly slotStart: bigint) {
@@ -209,6 +211,8 @@ const wholeNumber = (name: string, value: number | undefined, fallback: number, 
 const isStream = <EI, RI>(
   items: Iterable<string> | Stream.Stream<string, EI, RI>
 ): items is Stream.Stream<string, EI, RI> => typeof items === "object" && items !== null && Stream.StreamTypeId in items
+
+const labelOf = (credential: Option.Option<Credential>) => Option.map(credential, (c) => c.label)
 
 const nanosToMillis = (nanos: bigint) => Number(nanos) / 1e6
 
@@ -323,7 +327,9 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
         item.recorded = true
         inFlight.delete(item.index)
         counters.running--
-        const slotMillis = nanosToMillis(nowNanos() - item.slotStart)
+        const now = nowNanos()
+        if (item.begun !== undefined) timing.workMillis += nanosToMillis(now - item.begun)
+        const slotMillis = nanosToMillis(now - item.slotStart)
         timing.slotMillis += slotMillis
         return record(item.index, status, () =>
           new WorkflowResult({
@@ -341,15 +347,14 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       const attemptEnded = (
         item: ItemRun,
         attempt: number,
-        label: Option.Option<string>,
-        begun: bigint,
+        credential: Option.Option<Credential>,
         exit: Exit.Exit<unknown, unknown>
       ): Effect.Effect<void> => {
-        item.inWorkflow = false
-        if (Exit.isSuccess(exit)) item.workflowSucceeded = true
+        if (Exit.isFailure(exit)) item.keepsGrace = false
         const ended = nowNanos()
-        timing.workMillis += nanosToMillis(ended - begun)
+        if (item.begun !== undefined) timing.workMillis += nanosToMillis(ended - item.begun)
         item.lastEnd = ended
+        item.begun = undefined
         // The common case, a success with no journal, needs nothing more.
         if (Exit.isSuccess(exit) && journal === undefined) return Effect.void
         const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
@@ -359,7 +364,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
           CoordinatorEvent.ItemRateLimited({
             id: item.id,
             attempt,
-            label,
+            label: labelOf(credential),
             retryAfter: Option.fromNullable(limitedBy.value.retryAfter)
           })
         )
@@ -396,12 +401,11 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       const startNow = (
         item: ItemRun,
         credential: Option.Option<Credential>
-      ): Effect.Effect<void, E | Stopped | TimedOut, R> => {
+      ): Effect.Effect<unknown, E | Stopped | TimedOut, R> => {
         if (stopping) return Effect.fail(new Stopped())
         const id = item.id
         const attempt = ++item.starts
-        const label = Option.map(credential, (c) => c.label)
-        if (Option.isSome(label)) item.labels.push(label.value)
+        if (Option.isSome(credential)) item.labels.push(credential.value.label)
         const begun = nowNanos()
         timing.waitMillis += nanosToMillis(begun - item.lastEnd)
         const context: WorkflowContext = {
@@ -412,26 +416,30 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
           stopping: shutdown.requested,
           forced: shutdown.forced
         }
-        item.inWorkflow = true
+        item.keepsGrace = true
+        item.begun = begun
         const body = timeout === undefined ? workflow(context) : Effect.timeoutFail(workflow(context), {
           duration: timeout,
           onTimeout: () => new TimedOut({ after: timeout })
         })
-        const ended = (exit: Exit.Exit<unknown, unknown>) => attemptEnded(item, attempt, label, begun, exit)
-        // The journal must hear of an interrupted start too, which only `onExit` guarantees; the
-        // counters alone can do without it.
-        const watched: Effect.Effect<void, E | TimedOut, R> = journal === undefined
-          ? Effect.matchCauseEffect(body, {
-            onSuccess: () => ended(Exit.void),
-            onFailure: (cause) => Effect.zipRight(ended(Exit.failCause(cause)), Effect.failCause(cause))
-          })
-          : Effect.asVoid(Effect.onExit(body, ended))
-        if (journal === undefined && subscribers === 0) return watched
-        const announced = publish(() => CoordinatorEvent.ItemStarted({ id, attempt, label }))
+        // The journal must hear of every end, an interrupted one too, which only `onExit`
+        // guarantees. Without it, a failed start is counted here and a successful one (the item's
+        // last) by `finish`.
+        const watched: Effect.Effect<unknown, E | TimedOut, R> = journal === undefined
+          ? Effect.catchAllCause(body, (cause) =>
+            Effect.zipRight(attemptEnded(item, attempt, credential, Exit.failCause(cause)), Effect.failCause(cause)))
+          : Effect.onExit(body, (exit) =>
+            attemptEnded(item, attempt, credential, exit))
+        if (journal === undefined && subscribers === 0) {
+          return watched
+        }
+        const announced = publish(() =>
+          CoordinatorEvent.ItemStarted({ id, attempt, label: labelOf(credential) })
+        )
         const before = journal === undefined
           ? announced
           : Effect.zipRight(
-            journaled((j) => j.attemptStarted(runId, { id, attempt, label, at: Date.now() })),
+            journaled((j) => j.attemptStarted(runId, { id, attempt, label: labelOf(credential), at: Date.now() })),
             announced
           )
         return Effect.zipRight(before, watched)
@@ -442,7 +450,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       const withoutPool = (
         item: ItemRun,
         restarts: number
-      ): Effect.Effect<void, E | Stopped | TimedOut | RateLimited, R> =>
+      ): Effect.Effect<unknown, E | Stopped | TimedOut | RateLimited, R> =>
         Effect.catchIf(
           startItem(item, Option.none()),
           (e): e is Extract<E, RateLimited> => isRateLimited(e) && restarts < MAX_RATE_LIMIT_RESTARTS,
@@ -481,7 +489,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
         // A shutdown also ends a retry backoff at once (not a running workflow).
         const stopWhileWaiting = Effect.zipRight(
           shutdown.requested,
-          Effect.suspend(() => (item.inWorkflow || item.workflowSucceeded ? Effect.never : Effect.fail(new Stopped())))
+          Effect.suspend(() => (item.keepsGrace ? Effect.never : Effect.fail(new Stopped())))
         )
         return once(item).pipe(
           Effect.tapError((error) => {
