@@ -390,17 +390,29 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
       if (waiters.length > 0 || condition !== "Available") noteCondition(ds, now)
     }
 
-    /** Gives a lease back (handing the credential to the first waiter, if any), then succeeds with `value`. */
-    const releaseWith = <A>(index: number, value: A): Effect.Effect<A> => {
-      const released = Ref.modify(deadlines, (ds): readonly [A, Deadlines] => {
-        slots[index]!.holders--
-        emit(() => PoolEvent.Released({ label: labels[index]! }))
-        if (waiters.length > 0) serveWaiters(ds, clock.unsafeCurrentTimeMillis())
-        return [value, ds]
-      })
-      return listeners === 0 && waiters.length === 0 ? released : Effect.zipLeft(released, flush)
+    /** One holder fewer; the credential goes to the first waiter, if any. Only inside a `Ref.modify`. */
+    const giveBack = (ds: Deadlines, index: number) => {
+      slots[index]!.holders--
+      emit(() => PoolEvent.Released({ label: labels[index]! }))
+      if (waiters.length > 0) serveWaiters(ds, clock.unsafeCurrentTimeMillis())
     }
+    /** A synchronous section, then the events it queued, if anyone listens. */
+    const flushedAfter = <A>(section: Effect.Effect<A>) => listeners === 0 ? section : Effect.zipLeft(section, flush)
+
+    /** Gives a lease back, then succeeds with `value`. */
+    const releaseWith = <A>(index: number, value: A): Effect.Effect<A> =>
+      flushedAfter(Ref.modify(deadlines, (ds): readonly [A, Deadlines] => {
+        giveBack(ds, index)
+        return [value, ds]
+      }))
     const release = (index: number): Effect.Effect<void> => releaseWith(index, undefined)
+    /** Gives back what `holder` holds, clearing it in the same atomic step. */
+    const releaseHeld = (holder: LeaseHolder): Effect.Effect<void> =>
+      flushedAfter(Ref.modify(deadlines, (ds): readonly [void, Deadlines] => {
+        if (holder.leased !== undefined) giveBack(ds, holder.leased)
+        holder.leased = undefined
+        return [undefined, ds]
+      }))
 
     const cooledDown = (index: number) =>
       Effect.zipRight(
@@ -464,6 +476,16 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
         (handedOver) => (handedOver ? release(waiter.assigned!) : flush)
       )
 
+    /** Leases a free credential when nobody waits; -1 otherwise. Only inside a `Ref.modify`. */
+    const leaseFree = (ds: Deadlines, now: number): number => {
+      if (waiters.length > 0) return -1
+      const index = pickSlot(ds, now)
+      if (index === -1) return -1
+      take(index)
+      emit(() => PoolEvent.Leased({ label: labels[index]!, waitedMillis: 0 }))
+      return index
+    }
+
     /**
      * Leases a credential and continues with its index. Must run uninterruptibly; only the wait
      * itself is made interruptible, through `restore`. A caller served at once (no queue, a free
@@ -478,14 +500,8 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
       let waiter: Waiter | undefined
       const taken = Ref.modify(deadlines, (ds): readonly [number, Deadlines] => {
         start = clock.unsafeCurrentTimeMillis()
-        if (waiters.length === 0) {
-          const index = pickSlot(ds, start)
-          if (index !== -1) {
-            take(index)
-            emit(() => PoolEvent.Leased({ label: labels[index]!, waitedMillis: 0 }))
-            return [index, ds]
-          }
-        }
+        const index = leaseFree(ds, start)
+        if (index !== -1) return [index, ds]
         waiter = { deferred: Deferred.unsafeMake<number>(FiberId.none), assigned: undefined }
         waiters.push(waiter)
         serveWaiters(ds, start)
@@ -557,43 +573,62 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
       return Option.isSome(failure) && isRateLimited(failure.value) ? failure.value : undefined
     }
 
+    /** What follows a 429: the credential cooled, then released. */
+    const releaseRateLimited = (index: number, retryAfter: Duration.DurationInput | undefined) =>
+      Effect.zipRight(coolIndex(index, retryAfter), release(index))
+
+    /**
+     * `withCredential` from its `rateLimits`-th restart on: lease, use, cool on a 429, release, in
+     * one uninterruptible region with only the wait and the use interruptible, so the credential
+     * is released whatever happens. The restart after a 429 runs through `restore`, with the
+     * caller's interruptibility.
+     */
+    const withCredentialFrom = <A, E, R>(
+      use: (credential: Credential) => Effect.Effect<A, E, R>,
+      callOptions: WithCredentialOptions | undefined,
+      rateLimits: number
+    ): Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        acquireThen(
+          restore,
+          callOptions,
+          (index) =>
+            Effect.matchCauseEffect(restore(useSafely(use, credentials[index]!)), {
+              onSuccess: (value) => releaseWith(index, value),
+              onFailure: (cause): Effect.Effect<A, E | CredentialUnavailable, R> => {
+                const limited = rateLimitOf(cause)
+                return limited === undefined
+                  ? Effect.zipRight(release(index), Effect.failCause(cause))
+                  : Effect.zipRight(
+                    releaseRateLimited(index, limited.retryAfter),
+                    restore(restartAfterRateLimit(use, callOptions, rateLimits))
+                  )
+              }
+            })
+        )
+      ) as Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R>
+
+    /** After the `rateLimits + 1`-th 429 in a row: a restart on another credential, or the typed error past the limit. */
+    const restartAfterRateLimit = <A, E, R>(
+      use: (credential: Credential) => Effect.Effect<A, E, R>,
+      callOptions: WithCredentialOptions | undefined,
+      rateLimits: number
+    ): Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R> => {
+      const limit = callOptions?.maxRateLimitRetries ?? maxRateLimitRetries
+      return rateLimits >= limit
+        ? Effect.fail(
+          new CredentialUnavailable({
+            reason: "RateLimitRetriesExhausted",
+            detail: `${rateLimits + 1} rate limits in a row (limit ${limit})`
+          })
+        )
+        : withCredentialFrom(use, callOptions, rateLimits + 1)
+    }
+
     const withCredential = <A, E, R>(
       use: (credential: Credential) => Effect.Effect<A, E, R>,
       callOptions?: WithCredentialOptions
-    ): Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R> => {
-      const limit = callOptions?.maxRateLimitRetries ?? maxRateLimitRetries
-      // Lease, use, cool on a 429, release: one uninterruptible region with only the wait and the
-      // use interruptible, so the credential is released whatever happens. The next attempt after
-      // a rate limit runs through `restore`, with the caller's interruptibility.
-      const attempt = (rateLimits: number): Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R> =>
-        Effect.uninterruptibleMask((restore) =>
-          acquireThen(
-            restore,
-            callOptions,
-            (index) =>
-              Effect.matchCauseEffect(restore(useSafely(use, credentials[index]!)), {
-                onSuccess: (value) => releaseWith(index, value),
-                onFailure: (cause): Effect.Effect<A, E | CredentialUnavailable, R> => {
-                  const limited = rateLimitOf(cause)
-                  if (limited === undefined) return Effect.zipRight(release(index), Effect.failCause(cause))
-                  const next = rateLimits >= limit
-                    ? Effect.fail(
-                      new CredentialUnavailable({
-                        reason: "RateLimitRetriesExhausted",
-                        detail: `${rateLimits + 1} rate limits in a row (limit ${limit})`
-                      })
-                    )
-                    : restore(attempt(rateLimits + 1))
-                  return coolIndex(index, limited.retryAfter).pipe(
-                    Effect.zipRight(release(index)),
-                    Effect.zipRight(next)
-                  )
-                }
-              })
-          )
-        ) as Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R>
-      return attempt(0)
-    }
+    ): Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R> => withCredentialFrom(use, callOptions, 0)
 
     const stats = Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.map(Ref.get(deadlines), (ds): PoolStats => ({
@@ -615,7 +650,7 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
       }))
     )
 
-    return {
+    const pool: CredentialPoolShape = {
       labels,
       lease,
       withCredential,
@@ -624,8 +659,68 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
       usage,
       subscribe,
       changes: Stream.unwrapScoped(Effect.map(subscribe, (queue) => Stream.fromQueue(queue)))
-    } satisfies CredentialPoolShape
+    }
+    leaseStepsByPool.set(pool, {
+      credentials,
+      tryLease: (holder) =>
+        flushedAfter(Ref.modify(deadlines, (ds): readonly [boolean, Deadlines] => {
+          const index = leaseFree(ds, clock.unsafeCurrentTimeMillis())
+          if (index === -1) return [false, ds]
+          holder.leased = index
+          return [true, ds]
+        })),
+      release: releaseHeld,
+      releaseRateLimited: (holder, retryAfter) =>
+        holder.leased === undefined
+          ? Effect.void
+          : Effect.zipRight(coolIndex(holder.leased, retryAfter), releaseHeld(holder)),
+      restartAfterFirstRateLimit: (use, callOptions) => restartAfterRateLimit(use, callOptions, 0)
+    })
+    return pool
   })
+
+/**
+ * Holds the index of a credential leased through {@link LeaseSteps}.
+ *
+ * @internal
+ */
+export interface LeaseHolder {
+  leased: number | undefined
+}
+
+/**
+ * The steps of `withCredential`, for a caller that releases what it holds by its own bookkeeping
+ * even when it is interrupted (the coordinator: after its dispatch ends, it releases what
+ * interrupted items still held), and so needs no uninterruptible region per lease. Not public.
+ *
+ * @internal
+ */
+export interface LeaseSteps {
+  readonly credentials: ReadonlyArray<Credential>
+  /** When nobody waits and a credential is free, leases it and stores its index in `holder`, in one atomic step. */
+  readonly tryLease: (holder: LeaseHolder) => Effect.Effect<boolean>
+  /** Releases what `holder` holds and clears it, in one atomic step (nothing when it holds nothing). */
+  readonly release: (holder: LeaseHolder) => Effect.Effect<void>
+  /** Cools what `holder` holds after a 429, then releases it. */
+  readonly releaseRateLimited: (
+    holder: LeaseHolder,
+    retryAfter: Duration.DurationInput | undefined
+  ) => Effect.Effect<void>
+  /** Goes on as `withCredential` does after the first 429 in a row. */
+  readonly restartAfterFirstRateLimit: <A, E, R>(
+    use: (credential: Credential) => Effect.Effect<A, E, R>,
+    options: WithCredentialOptions | undefined
+  ) => Effect.Effect<A, Exclude<E, RateLimited> | CredentialUnavailable, R>
+}
+
+const leaseStepsByPool = new WeakMap<CredentialPoolShape, LeaseSteps>()
+
+/**
+ * The lease steps of a pool built by {@link make}; `undefined` for any other implementation.
+ *
+ * @internal
+ */
+export const leaseStepsOf = (pool: CredentialPoolShape): LeaseSteps | undefined => leaseStepsByPool.get(pool)
 
 /**
  * The credential pool service.

@@ -21,7 +21,13 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
-import { type Credential, CredentialPool, type CredentialPoolShape } from "./CredentialPool.js"
+import {
+  type Credential,
+  CredentialPool,
+  type CredentialPoolShape,
+  type LeaseHolder,
+  leaseStepsOf
+} from "./CredentialPool.js"
 import { sanitizeIdentifier, validatePathComponent, type WorkflowId } from "./Identifier.js"
 import { forEachStream } from "./internal/forEachStream.js"
 import { Output } from "./Output.js"
@@ -171,7 +177,7 @@ const DEFAULT_MAX_PARALLEL = 10
 const MAX_RATE_LIMIT_RESTARTS = 20
 
 /** One item's progress through its starts, within a run. */
-class ItemRun {
+class ItemRun implements LeaseHolder {
   /** Starts so far, earlier runs of the same name included. */
   starts: number
   rateLimits = 0
@@ -182,6 +188,8 @@ class ItemRun {
   begun: bigint | undefined = undefined
   /** A start is running or has succeeded: a shutdown leaves the item its grace, not a retry wait. */
   keepsGrace = false
+  /** The credential this item holds, when it was leased without `withCredential`. */
+  leased: number | undefined = undefined
   failures = 0
   recorded = false
   constructor(readonly id: WorkflowId, readonly index: number, starts: number, readonly slotStart: bigint) {
@@ -466,11 +474,31 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
 
       // A shutdown ends at once a wait for a credential; a workflow already running keeps its grace.
       const credentialOptions = { stopWaitingWhen: shutdown.requested }
-      const once = (item: ItemRun): Effect.Effect<void, unknown, R> =>
-        pool === undefined
-          ? withoutPool(item, 0)
-          // The pool calls `use` as each start runs.
-          : pool.withCredential((credential) => startNow(item, Option.some(credential)), credentialOptions)
+      const startWith = (item: ItemRun) => (credential: Credential) => startNow(item, Option.some(credential))
+      // A credential free at once is leased without an uninterruptible region of its own: the item
+      // holds it, and if the item is interrupted before giving it back, the sweep after the
+      // dispatch does. Waiting for one, and restarts after a 429, go through `withCredential`.
+      const steps = pool === undefined ? undefined : leaseStepsOf(pool)
+      const onCredential = (item: ItemRun): Effect.Effect<unknown, unknown, R> =>
+        steps === undefined
+          ? pool!.withCredential(startWith(item), credentialOptions)
+          : Effect.flatMap(steps.tryLease(item), (leased) =>
+            leased
+              ? Effect.matchCauseEffect(startNow(item, Option.some(steps.credentials[item.leased!]!)), {
+                onSuccess: () => steps.release(item),
+                onFailure: (cause): Effect.Effect<unknown, unknown, R> => {
+                  const limited = Option.filter(Cause.failureOption(cause), isRateLimited)
+                  return Option.isNone(limited)
+                    ? Effect.zipRight(steps.release(item), Effect.failCause(cause))
+                    : Effect.zipRight(
+                      steps.releaseRateLimited(item, limited.value.retryAfter),
+                      steps.restartAfterFirstRateLimit(startWith(item), credentialOptions)
+                    )
+                }
+              })
+              : pool!.withCredential(startWith(item), credentialOptions))
+      const once = (item: ItemRun): Effect.Effect<unknown, unknown, R> =>
+        pool === undefined ? withoutPool(item, 0) : onCredential(item)
 
       const retryPolicy = (item: ItemRun) =>
         Schedule.exponential(options.retryDelay ?? "1 second").pipe(
@@ -574,7 +602,10 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
         return yield* Effect.failCause(dispatchExit.cause)
       }
 
-      for (const item of [...inFlight.values()]) yield* finish(item, "interrupted", "stopped by shutdown")
+      for (const item of [...inFlight.values()]) {
+        if (steps !== undefined) yield* steps.release(item)
+        yield* finish(item, "interrupted", "stopped by shutdown")
+      }
       if (materialized !== undefined && finished !== undefined) {
         for (let index = 0; index < materialized.length; index++) {
           if (finished[index] === 0) {

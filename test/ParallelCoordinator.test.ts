@@ -415,6 +415,37 @@ describe("ParallelCoordinator", () => {
         })
       ))
 
+    it.scoped("fails an item rate limited past the pool's maxRateLimitRetries, naming the count", () =>
+      withCoordinator((coordinator) =>
+        Effect.gen(function*() {
+          const starts: Array<string> = []
+          const summary = yield* coordinator.run(["rl"], (ctx) => {
+            starts.push(Option.getOrThrow(ctx.credential).label)
+            return Effect.fail(new RateLimited({ retryAfter: Duration.seconds(1) }))
+          }).pipe(Effect.provide(CredentialPool.layer({ credentials: ["s1", "s2", "s3"], maxRateLimitRetries: 1 })))
+          assert.deepStrictEqual(starts, ["key-1", "key-2"])
+          assert.deepInclude(summary.results[0]!, {
+            status: "failed",
+            rateLimits: 2,
+            error: "rate limited too many times: 2 rate limits in a row (limit 1)"
+          })
+        })
+      ))
+
+    it.scoped("with maxRateLimitRetries 0, the first 429 fails the item", () =>
+      withCoordinator((coordinator) =>
+        Effect.gen(function*() {
+          const summary = yield* coordinator.run(["rl"], () => Effect.fail(new RateLimited({}))).pipe(
+            Effect.provide(CredentialPool.layer({ credentials: ["s1", "s2"], maxRateLimitRetries: 0 }))
+          )
+          assert.deepInclude(summary.results[0]!, {
+            status: "failed",
+            attempts: 1,
+            error: "rate limited too many times: 1 rate limits in a row (limit 0)"
+          })
+        })
+      ))
+
     it.scoped("publishes ItemRateLimited with the credential and retry-after", () =>
       withCoordinator((coordinator) =>
         Effect.gen(function*() {
@@ -479,6 +510,30 @@ describe("ParallelCoordinator", () => {
           assert.notInclude(tags, "ShutdownForced")
         })
       ))
+
+    it.scoped("items stopped after the grace give their credentials back", () =>
+      Effect.gen(function*() {
+        const pool = yield* CredentialPool.make({ credentials: ["s1", "s2", "s3"] })
+        yield* withCoordinator((coordinator) =>
+          Effect.gen(function*() {
+            const shutdown = yield* Shutdown.make
+            const fiber = yield* Effect.fork(
+              coordinator.run(["a", "b", "c", "d"], () => Effect.never, { concurrency: 2, shutdown, grace: "1 second" })
+                .pipe(Effect.provideService(CredentialPool, pool))
+            )
+            yield* settle
+            assert.strictEqual((yield* pool.stats).inUse, 2)
+            yield* shutdown.request("test")
+            yield* TestClock.adjust("1 second")
+            const summary = yield* Fiber.join(fiber)
+            assert.deepInclude(summary.stats, { interrupted: 4 })
+            assert.deepInclude(yield* pool.stats, { inUse: 0, available: 3 })
+            // Every credential can be leased again at once.
+            const leased = yield* Effect.forEach([1, 2, 3], () => pool.lease(), { concurrency: 3 })
+            assert.sameMembers(leased.map((l) => l.credential.label), ["key-1", "key-2", "key-3"])
+          })
+        )
+      }))
 
     it.scoped("ends at once when every running item stops within the grace", () =>
       withCoordinator((coordinator) =>
