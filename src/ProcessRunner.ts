@@ -7,9 +7,7 @@
  */
 import * as Command from "@effect/platform/Command"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -18,10 +16,11 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { closeSync, existsSync, openSync, rmSync, writeSync } from "node:fs"
 import type { WorkflowId } from "./Identifier.js"
+import { makeLineSplitter } from "./internal/lineSplitter.js"
 import { signalGroup as signalProcessGroup } from "./internal/processes.js"
 import { type Channel, Output } from "./Output.js"
-import { OutputPrefixer } from "./OutputPrefixer.js"
 import type { Workflow, WorkflowContext } from "./ParallelCoordinator.js"
 import { RateLimited } from "./RateLimited.js"
 
@@ -95,8 +94,6 @@ export interface ProcessWorkflowOptions {
   readonly onSpawn?: ((id: WorkflowId, attempt: number, pid: number) => Effect.Effect<void>) | undefined
 }
 
-const encoder = new TextEncoder()
-
 const signalGroup = (pid: number, signal: NodeJS.Signals) => Effect.sync(() => signalProcessGroup(pid, signal))
 
 /**
@@ -133,7 +130,7 @@ export const processWorkflow = (
   options: ProcessWorkflowOptions
 ): Workflow<
   ProcessFailed | RateLimited,
-  CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path | Output
+  CommandExecutor.CommandExecutor | Path.Path | Output
 > => {
   const credentialVar = options.credentialVar ?? "AGENTOS_CREDENTIAL"
   const graceMillis = Duration.toMillis(options.grace ?? "5 seconds")
@@ -147,17 +144,21 @@ export const processWorkflow = (
 
   return (context) =>
     Effect.scoped(Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
       const output = yield* Output
       const workflowDb = path.join(options.checkpointDir, `${context.id}.db`)
       const [file, ...args] = options.command.map((part) => part.replaceAll("{id}", context.id))
       const command = Command.make(file!, ...args).pipe(
-        Command.env({ ...baseEnv, ...childEnvironment(context, workflowDb, credentialVar) }),
+        Command.env({ ...baseEnv, ...childEnvironment(context, workflowDb, credentialVar) }, { extendEnv: false }),
         Command.stdin("pipe"),
         Command.runInShell(false)
       )
-      const log = yield* Effect.orDie(fs.open(path.join(options.logDir, `${context.id}.log`), { flag: "a" }))
+      // The item's log is opened, written and closed synchronously: small writes cost less so than
+      // through the thread pool, whose wake-ups compete with the runner when many short items run.
+      const log = yield* Effect.acquireRelease(
+        Effect.sync(() => openSync(path.join(options.logDir, `${context.id}.log`), "a")),
+        (fd) => Effect.sync(() => closeSync(fd))
+      )
       const child = yield* Command.start(command).pipe(
         Effect.mapError((error) =>
           new ProcessFailed({ reason: "SpawnFailed", detail: `could not start ${file}: ${error.message}` })
@@ -170,23 +171,29 @@ export const processWorkflow = (
       if (options.onSpawn !== undefined) yield* options.onSpawn(context.id, context.attempt, pid)
 
       let retryAfter: Option.Option<Option.Option<Duration.Duration>> = Option.none()
-      const relay = (channel: Channel, stream: Stream.Stream<Uint8Array, unknown>) =>
-        stream.pipe(
-          OutputPrefixer.linesFromBytes,
-          Stream.runForEachChunk((chunk) => {
-            const lines: Array<string> = []
-            for (const line of chunk) {
-              const limited = parseRateLimitLine(line)
-              if (Option.isSome(limited)) retryAfter = limited
-              lines.push(`[${context.id}] ${line}`)
-            }
-            return Effect.zipRight(
-              Effect.ignore(log.writeAll(encoder.encode(Chunk.join(chunk, "\n") + "\n"))),
-              output.lines(channel, lines)
-            )
-          }),
-          Effect.ignore
+      const prefix = `[${context.id}] `
+      const relay = (channel: Channel, stream: Stream.Stream<Uint8Array, unknown>) => {
+        const splitter = makeLineSplitter()
+        const emit = (lines: ReadonlyArray<string>) => {
+          if (lines.length === 0) return Effect.void
+          const prefixed: Array<string> = []
+          for (const line of lines) {
+            const limited = parseRateLimitLine(line)
+            if (Option.isSome(limited)) retryAfter = limited
+            prefixed.push(prefix + line)
+          }
+          try {
+            writeSync(log, lines.join("\n") + "\n")
+          } catch {
+            // A full disk loses the log, not the item.
+          }
+          return output.lines(channel, prefixed)
+        }
+        return Stream.runForEachChunk(stream, (chunk) => Effect.suspend(() => emit(splitter.push(chunk)))).pipe(
+          Effect.ignore,
+          Effect.zipRight(Effect.suspend(() => emit(splitter.end())))
         )
+      }
       // Forked into the scope, so that what a child writes while it is being stopped is still relayed.
       const relays = yield* Effect.forkScoped(
         Effect.all([relay(stdoutChannel, child.stdout), relay("stderr", child.stderr)], {
@@ -239,9 +246,13 @@ export const processWorkflow = (
       const code = exit.right as number
       if (code === 0) {
         // Most workflows never create their checkpoint: look once before removing four paths.
-        if (yield* Effect.orElseSucceed(fs.exists(workflowDb), () => false)) {
+        if (existsSync(workflowDb)) {
           for (const suffix of ["", "-wal", "-shm", "-journal"]) {
-            yield* Effect.ignore(fs.remove(workflowDb + suffix, { force: true }))
+            try {
+              rmSync(workflowDb + suffix, { force: true })
+            } catch {
+              // Left for the next run to overwrite.
+            }
           }
         }
         return
