@@ -40,5 +40,6 @@ export type {
 } from "./RunJournal.js"
 export { CredentialUse, RunSummary } from "./RunSummary.js"
 export * as Shutdown from "./Shutdown.js"
+export * as SpawnServer from "./SpawnServer.js"
 export * as SqliteJournal from "./SqliteJournal.js"
 export { ItemStatus, WorkflowResult } from "./WorkflowResult.js"

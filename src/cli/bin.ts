@@ -9,6 +9,7 @@ import * as Ref from "effect/Ref"
 import { Output } from "../Output.js"
 import { ParallelCoordinator } from "../ParallelCoordinator.js"
 import * as Shutdown from "../Shutdown.js"
+import * as SpawnServer from "../SpawnServer.js"
 import * as SqliteJournal from "../SqliteJournal.js"
 import { checkRunOptions, countEmptyItems, requireSeparator } from "./Argv.js"
 import { makeCli } from "./Cli.js"
@@ -41,6 +42,8 @@ const program = Effect.gen(function*() {
 
 const layer = Layer.mergeAll(
   NodeContext.layer,
+  // Children are started from the spawn server (overriding NodeContext's executor).
+  SpawnServer.layer.pipe(Layer.provide(NodeContext.layer)),
   Output.layerConsole,
   ParallelCoordinator.layer.pipe(Layer.provide(Output.layerConsole))
 )
