@@ -150,7 +150,8 @@ export const processWorkflow = (
       const [file, ...args] = options.command.map((part) => part.replaceAll("{id}", context.id))
       const command = Command.make(file!, ...args).pipe(
         Command.env({ ...baseEnv, ...childEnvironment(context, workflowDb, credentialVar) }, { extendEnv: false }),
-        Command.stdin("pipe"),
+        // Nothing is fed to workflows: their stdin ends at once.
+        Command.stdin(Stream.empty),
         Command.runInShell(false)
       )
       // The item's log is opened, written and closed synchronously: small writes cost less so than
@@ -165,9 +166,6 @@ export const processWorkflow = (
         )
       )
       const pid = child.pid as number
-      // The child's stdin reaches its end at once (nothing is fed to workflows). Ended from a fiber
-      // of this start's scope, not a daemon, so nothing outlives the start.
-      yield* Effect.forkScoped(Effect.ignore(Stream.run(Stream.empty, child.stdin)))
       if (options.onSpawn !== undefined) yield* options.onSpawn(context.id, context.attempt, pid)
 
       let retryAfter: Option.Option<Option.Option<Duration.Duration>> = Option.none()
@@ -195,11 +193,9 @@ export const processWorkflow = (
         )
       }
       // Forked into the scope, so that what a child writes while it is being stopped is still relayed.
-      const relays = yield* Effect.forkScoped(
-        Effect.all([relay(stdoutChannel, child.stdout), relay("stderr", child.stderr)], {
-          concurrency: 2,
-          discard: true
-        })
+      const relays = Fiber.zip(
+        yield* Effect.forkScoped(relay(stdoutChannel, child.stdout)),
+        yield* Effect.forkScoped(relay("stderr", child.stderr))
       )
 
       // TERM is sent once: at shutdown (so the child can checkpoint) or when the start is stopped.

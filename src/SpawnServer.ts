@@ -33,7 +33,7 @@ import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import { type ChildProcess, spawn } from "node:child_process"
 
-type StdioOption = "pipe" | "inherit"
+type StdioOption = "pipe" | "inherit" | "ignore"
 
 /** What the runner asks of the server. Children are known by a number the runner gives them. */
 type Request =
@@ -329,6 +329,7 @@ const ProcessProto = {
   }
 }
 
+/** Signals the child's process group, or the child alone if it leads none; throws if neither is there. */
 const signal = (pid: number, name: CommandExecutor.Signal) => {
   try {
     process.kill(-pid, name)
@@ -341,11 +342,11 @@ const start = (
   client: Client,
   command: Command.StandardCommand
 ): Effect.Effect<CommandExecutor.Process, SystemError, Scope.Scope> => {
-  const stdio = [command.stdin, command.stdout, command.stderr].map((s) => (s === "inherit" ? "inherit" : "pipe")) as [
-    StdioOption,
-    StdioOption,
-    StdioOption
-  ]
+  // An empty input stream is the child's stdin at its end from the start: /dev/null, with nothing to feed.
+  const emptyInput = command.stdin === Stream.empty
+  const stdio = [emptyInput ? "ignore" : command.stdin, command.stdout, command.stderr].map((s) =>
+    s === "inherit" || s === "ignore" ? s : "pipe"
+  ) as [StdioOption, StdioOption, StdioOption]
   const env: Record<string, string | undefined> = command.extendEnv
     ? { ...process.env, ...Object.fromEntries(command.env) }
     : Object.fromEntries(command.env)
@@ -375,7 +376,8 @@ const start = (
     spawned,
     ([, pid, child]) => {
       if (child.exit === undefined) {
-        return Effect.sync(() => signal(pid, "SIGTERM")).pipe(Effect.ignore, Effect.zipRight(exited(child)))
+        // Gone already (its exit is on its way): nothing to signal.
+        return Effect.ignore(Effect.try(() => signal(pid, "SIGTERM"))).pipe(Effect.zipRight(exited(child)))
       }
       // Exited with a failure: its group may live on.
       return child.exit[0] !== 0 && child.exit[0] !== null
@@ -409,7 +411,7 @@ const start = (
       stderr: pipeStream(child.stderr)
     })
     // As @effect/platform-node does: a stream given as stdin is fed in the background.
-    return typeof command.stdin === "string"
+    return typeof command.stdin === "string" || emptyInput
       ? Effect.succeed(handle)
       : Effect.as(Effect.forkDaemon(Stream.run(command.stdin, handle.stdin)), handle)
   }))

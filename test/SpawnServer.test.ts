@@ -73,6 +73,16 @@ layer(executor, { excludeTestServices: true })("SpawnServer", (it) => {
       assert.strictEqual(out, "fed\n")
     }))
 
+  it.scoped("gives an empty input stream as /dev/null", () =>
+    Effect.gen(function*() {
+      const out = yield* Command.string(
+        Command.make("sh", "-c", "readlink /proc/self/fd/0; cat").pipe(
+          Command.stdin(Stream.empty)
+        )
+      )
+      assert.strictEqual(out, "/dev/null\n")
+    }))
+
   it.effect("closing the scope of a running child stops its whole process group", () =>
     Effect.gen(function*() {
       const pids = yield* Effect.scoped(Effect.gen(function*() {
