@@ -13,9 +13,11 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import Database from "better-sqlite3"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import { hostname } from "node:os"
 import { groupsWithEnvironment, isSameProcessAlive, processStartTime, stopProcessGroup } from "./internal/processes.js"
@@ -88,6 +90,12 @@ interface RunRow {
   readonly holder_pid: number | null
   readonly holder_start: string | null
   readonly holder_host: string | null
+}
+
+/** A write waiting for the group commit. */
+interface Write {
+  readonly statements: Effect.Effect<unknown, SqlError.SqlError>
+  readonly done: Deferred.Deferred<void, SqlError.SqlError>
 }
 
 const toItem = (row: ItemRow): JournalItem => ({
@@ -244,37 +252,56 @@ export const make = (
         ON CONFLICT (run_id, id) DO UPDATE SET status = excluded.status, attempts = max(items.attempts, excluded.attempts),
         pid = NULL, pid_start = NULL, updated_at = excluded.updated_at`
 
+    // Group commit: the writes of items running at the same time share one transaction, committed by
+    // one writer fiber. Each caller still waits for the commit of its own write, so the journal never
+    // lags behind what it was told (a start is recorded before its child is spawned). A write that
+    // fails rolls back, and fails, the writes of its batch.
+    const writes = yield* Queue.unbounded<Write>()
+    yield* Effect.forkScoped(Effect.forever(
+      Effect.flatMap(Queue.takeBetween(writes, 1, Number.MAX_SAFE_INTEGER), (batch) =>
+        Effect.flatMap(
+          Effect.exit(sql.withTransaction(Effect.forEach(batch, (write) => write.statements, { discard: true }))),
+          (exit) => Effect.forEach(batch, (write) => Deferred.done(write.done, exit), { discard: true })
+        ))
+    ))
+    const committed = (statements: Effect.Effect<unknown, SqlError.SqlError>) =>
+      Effect.flatMap(
+        Deferred.make<void, SqlError.SqlError>(),
+        (done) => Effect.zipRight(Queue.offer(writes, { statements, done }), Deferred.await(done))
+      )
+
     const shape: RunJournalShape = {
       open,
       attemptStarted: (runId, start) =>
-        sql.withTransaction(Effect.zipRight(
+        committed(Effect.zipRight(
           sql`INSERT OR REPLACE INTO attempts (run_id, id, attempt, label, started_at)
             VALUES (${runId}, ${start.id}, ${start.attempt}, ${Option.getOrNull(start.label)}, ${start.at})`,
           touchItem(runId, start.id, "running", start.attempt, start.at)
         )).pipe(fail("record a start")),
       attemptProcess: (runId, id, attempt, pid) => {
         const pidStart = processStartTime(pid) ?? null
-        return sql.withTransaction(Effect.zipRight(
+        return committed(Effect.zipRight(
           sql`UPDATE attempts SET pid = ${pid} WHERE run_id = ${runId} AND id = ${id} AND attempt = ${attempt}`,
           sql`UPDATE items SET pid = ${pid}, pid_start = ${pidStart} WHERE run_id = ${runId} AND id = ${id}`
         )).pipe(fail("record a process"))
       },
       attemptFinished: (runId, end) =>
-        sql`UPDATE attempts SET finished_at = ${end.at}, outcome = ${end.outcome},
+        committed(
+          sql`UPDATE attempts SET finished_at = ${end.at}, outcome = ${end.outcome},
           exit_code = ${Option.getOrNull(end.exitCode)}, signal = ${Option.getOrNull(end.signal)},
           error = ${Option.getOrNull(end.error)}
-          WHERE run_id = ${runId} AND id = ${end.id} AND attempt = ${end.attempt}`.pipe(
-          Effect.asVoid,
-          fail("record an attempt")
-        ),
+          WHERE run_id = ${runId} AND id = ${end.id} AND attempt = ${end.attempt}`
+        ).pipe(fail("record an attempt")),
       itemFinished: (runId, result) =>
         result.status === "skipped" ?
           Effect.void :
-          sql`INSERT INTO items (run_id, id, status, attempts, error, updated_at)
+          committed(
+            sql`INSERT INTO items (run_id, id, status, attempts, error, updated_at)
           VALUES (${runId}, ${result.id}, ${result.status}, ${result.attempts}, ${result.error ?? null}, ${Date.now()})
           ON CONFLICT (run_id, id) DO UPDATE SET status = excluded.status,
           attempts = max(items.attempts, excluded.attempts), error = excluded.error, pid = NULL, pid_start = NULL,
-          updated_at = excluded.updated_at`.pipe(Effect.asVoid, fail("record a result")),
+          updated_at = excluded.updated_at`
+          ).pipe(fail("record a result")),
       runFinished: (runId, summary) =>
         sql`UPDATE runs SET last_summary = ${
           JSON.stringify({ stats: summary.stats, interrupted: summary.interrupted })
