@@ -156,7 +156,7 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
         foldProgress(progress, event)
         const message = runMessage(event)
         if (Option.isSome(message)) yield* output.coordinator(message.value)
-        yield* drawProgress(progress, pool)
+        if (output.interactive) yield* drawProgress(progress, pool)
         if (event._tag === "RunFinished") return
       }
     })
