@@ -271,9 +271,12 @@ const makeClient = () => {
       return [id, child]
     },
     send,
-    close: () => {
-      server?.disconnect()
-    }
+    /** Disconnects the server and waits for it to exit, so that no process of ours outlives the layer. */
+    close: Effect.async<void>((resume) => {
+      if (server === undefined) return resume(Effect.void)
+      server.once("exit", () => resume(Effect.void))
+      server.disconnect()
+    })
   }
 }
 
@@ -438,7 +441,10 @@ export const layer: Layer.Layer<CommandExecutor.CommandExecutor, never, FileSyst
   CommandExecutor.CommandExecutor,
   Effect.gen(function*() {
     const piped = yield* Effect.provide(CommandExecutor.CommandExecutor, NodeCommandExecutor.layer)
-    const client = yield* Effect.acquireRelease(Effect.sync(makeClient), (c) => Effect.sync(c.close))
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(makeClient),
+      (c) => Effect.ignore(Effect.timeout(c.close, "2 seconds"))
+    )
     return CommandExecutor.makeExecutor((command) => {
       const flat = Command.flatten(command)
       return flat.length === 1 ? start(client, flat[0]) : piped.start(command)
