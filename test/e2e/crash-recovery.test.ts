@@ -117,21 +117,6 @@ const journalStates = (stateDir: string, name: string): Map<string, string> => {
   }
 }
 
-/** Pids whose parent is `ppid`, from /proc. */
-const childrenOf = (ppid: number): Array<number> => {
-  const found: Array<number> = []
-  for (const name of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8")
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === ppid) found.push(Number(name))
-    } catch {
-      // gone
-    }
-  }
-  return found
-}
-
 describe("run: crash recovery", () => {
   it(
     `survives kill -9 of the runner at ${ROUNDS} random moments: every item succeeds exactly once, never twice at a time`,
@@ -190,6 +175,7 @@ describe("run: crash recovery", () => {
       }
 
       snapshot("final")
+      expect(orphans.length, "the killed runners left item processes behind").toBeGreaterThan(0)
       const final = await sb.run(args, command, { env: { ...env, CHAOS_ROUND: "final" }, timeoutMs: 30_000 })
       const context = `${log.join("\n")}\n--- final run ---\n${explain(final)}`
       expectExit(final, 0)
@@ -271,11 +257,14 @@ describe("run: crash recovery", () => {
       const KILLS = 4
       for (let round = 1; round <= KILLS; round++) {
         const cli = sb.start(args, command, { env: { ...env, CHAOS_ROUND: String(round) } })
-        // Busy-wait (no timers: they would be too slow) for the runner's first child, then kill it.
+        // Busy-wait (no timers: they would be too slow) for the first item process, then kill the
+        // runner. Items are started by the runner's spawn server, so they are found by environment.
         const deadline = performance.now() + 15_000
         let spawned: Array<number> = []
-        while (spawned.length === 0 && !cli.hasExited() && performance.now() < deadline) spawned = childrenOf(cli.pid)
-        expect(spawned.length, `round ${round}: the runner spawned a child\n${cli.stderr()}`).toBeGreaterThan(0)
+        while (spawned.length === 0 && !cli.hasExited() && performance.now() < deadline) {
+          spawned = findProcessesWithEnv(`E2E_SANDBOX=${sb.dir}`).map((p) => p.pid).filter((pid) => pid !== cli.pid)
+        }
+        expect(spawned.length, `round ${round}: the runner spawned an item\n${cli.stderr()}`).toBeGreaterThan(0)
         process.kill(cli.pid, "SIGKILL")
         await cli.result
         await sleep(50)
@@ -283,6 +272,7 @@ describe("run: crash recovery", () => {
           if (!orphans.includes(pid)) orphans.push(pid)
         }
       }
+      expect(orphans.length, "the killed runners left item processes behind").toBeGreaterThan(0)
       const final = await sb.run(args, command, { env: { ...env, CHAOS_ROUND: "final" }, timeoutMs: 30_000 })
       expectExit(final, 0)
       const clashes = path.join(sb.work, "clashes.log")
