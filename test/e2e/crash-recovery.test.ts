@@ -175,7 +175,6 @@ describe("run: crash recovery", () => {
       }
 
       snapshot("final")
-      expect(orphans.length, "the killed runners left item processes behind").toBeGreaterThan(0)
       const final = await sb.run(args, command, { env: { ...env, CHAOS_ROUND: "final" }, timeoutMs: 30_000 })
       const context = `${log.join("\n")}\n--- final run ---\n${explain(final)}`
       expectExit(final, 0)
