@@ -271,6 +271,11 @@ const makeClient = () => {
       return [id, child]
     },
     send,
+    /** Starts the server now, without holding the runner open for it. */
+    prestart: () => {
+      connect()
+      holdRunner(children.size > 0)
+    },
     /** Disconnects the server and waits for it to exit, so that no process of ours outlives the layer. */
     close: Effect.async<void>((resume) => {
       if (server === undefined) return resume(Effect.void)
@@ -445,9 +450,25 @@ export const layer: Layer.Layer<CommandExecutor.CommandExecutor, never, FileSyst
       Effect.sync(makeClient),
       (c) => Effect.ignore(Effect.timeout(c.close, "2 seconds"))
     )
-    return CommandExecutor.makeExecutor((command) => {
+    const executor = CommandExecutor.makeExecutor((command) => {
       const flat = Command.flatten(command)
       return flat.length === 1 ? start(client, flat[0]) : piped.start(command)
     })
+    clients.set(executor, client)
+    return executor
   })
+)
+
+const clients = new WeakMap<CommandExecutor.CommandExecutor, Client>()
+
+/**
+ * Starts the spawn server of the provided executor now (when it is one), so that the first child
+ * does not wait for the server to boot. Any other executor is left alone.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const prestart: Effect.Effect<void, never, CommandExecutor.CommandExecutor> = Effect.flatMap(
+  CommandExecutor.CommandExecutor,
+  (executor) => Effect.sync(() => clients.get(executor)?.prestart())
 )

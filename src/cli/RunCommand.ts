@@ -17,6 +17,7 @@ import { processWorkflow } from "../ProcessRunner.js"
 import { JournalError, RunJournal } from "../RunJournal.js"
 import { RunSummary } from "../RunSummary.js"
 import type { Shutdown } from "../Shutdown.js"
+import * as SpawnServer from "../SpawnServer.js"
 import { writeAudit } from "./AuditLog.js"
 import { loadCredentials } from "./Credentials.js"
 import { readItems } from "./Items.js"
@@ -93,6 +94,8 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
         detail: "expected at least one item (--items FILE, --items - for stdin, or --item ID), received none"
       })
     }
+    // The children's spawn server boots while the run is set up.
+    if (!config.dryRun) yield* SpawnServer.prestart
     for (const duplicate of checked.duplicates) {
       yield* output.coordinator(`${duplicate.origin}: duplicate id ${duplicate.raw} ignored (it runs once)`)
     }
