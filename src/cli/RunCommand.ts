@@ -18,7 +18,7 @@ import { JournalError, RunJournal } from "../RunJournal.js"
 import { RunSummary } from "../RunSummary.js"
 import type { Shutdown } from "../Shutdown.js"
 import * as SpawnServer from "../SpawnServer.js"
-import { writeAudit } from "./AuditLog.js"
+import { makeAuditLog } from "./AuditLog.js"
 import { loadCredentials } from "./Credentials.js"
 import { readItems } from "./Items.js"
 import { type JournalFor, readStatus } from "./JournalAccess.js"
@@ -151,7 +151,7 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
     const coordinator = yield* ParallelCoordinator
     const events = yield* coordinator.subscribe
     const progress = emptyProgress()
-    const audit = writeAudit(layout)
+    const audit = yield* makeAuditLog(layout)
     const consumeRunEvents = Effect.gen(function*() {
       while (true) {
         const event = yield* Queue.take(events)
