@@ -60,6 +60,8 @@ type Reply =
  * queued for the runner.
  */
 const serve = (childProcess: typeof import("node:child_process"), proc: NodeJS.Process): void => {
+  // What `ps` shows instead of this program's source.
+  proc.title = "agentos-parallel spawn server"
   const children = new Map<number, ChildProcess>()
   const paused = new Set<NodeJS.ReadableStream>()
   let queued = 0
