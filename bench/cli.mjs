@@ -587,9 +587,9 @@ const buildJournalVariants = () => {
   symlinkSync(join(root, "node_modules"), join(copy, "node_modules"))
   const binTs = join(copy, "src", "cli", "bin.ts")
   const source = readFileSync(binTs, "utf8")
-  const pattern = /journalFor:\s*\(stateDir\)\s*=>\s*SqliteJournal\.make\([^\n]*\)/
+  const pattern = /journalFor:\s*\(stateDir\)\s*=>[^\n]*SqliteJournal\.make\([^\n]*\)/
   if (!pattern.test(source)) {
-    throw new Error("journal: cannot find `journalFor: (stateDir) => SqliteJournal.make(...)` in src/cli/bin.ts")
+    throw new Error("journal: cannot find `journalFor: (stateDir) => … SqliteJournal.make(…)` in src/cli/bin.ts")
   }
   const script = `
     import { build } from "esbuild"
