@@ -86,7 +86,7 @@ describe("run: credentials", () => {
         "MY_TOKEN"
       ],
       [fixture("env-dump.sh"), "MY_TOKEN"],
-      { env: { E2E_KEYS: `${secrets[0]},${secrets[1]}\n${secrets[2]}` } }
+      { env: { E2E_KEYS: `${secrets[0]},${secrets[1]}\n${secrets[2]}`, FIXTURE_ABSENT: "E2E_KEYS" } }
     )
     expectExit(r, 0)
     const shas = new Set(secrets.map(sha256))
@@ -94,6 +94,7 @@ describe("run: credentials", () => {
       const vars = keyValues(linesOf(r.stdout, id))
       expect(vars.AGENTOS_CREDENTIAL_LABEL, `label of ${id}\n${explain(r)}`).toMatch(/^key-[1-3]$/)
       expect(shas.has(vars.CREDENTIAL_SHA256!), `MY_TOKEN of ${id} is one of the secrets`).toBe(true)
+      expect(vars.ABSENT_CHECK, `${id} must not see E2E_KEYS, which holds every secret`).toBe("unset")
     }
     expectNoSecrets(r, sb.stateDir, secrets)
   })
