@@ -21,8 +21,8 @@ import type { WorkflowId } from "./Identifier.js"
 import { makeLineSplitter } from "./internal/lineSplitter.js"
 import { signalGroup as signalProcessGroup } from "./internal/processes.js"
 import { type Channel, Output } from "./Output.js"
-import type { Workflow, WorkflowContext } from "./ParallelCoordinator.js"
 import { RateLimited } from "./RateLimited.js"
+import type { Workflow, WorkflowContext } from "./Workflow.js"
 
 /**
  * The exit code a child uses to say "rate limited on my credential" (EX_TEMPFAIL).

@@ -13,16 +13,12 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { CredentialPool } from "../src/CredentialPool.js"
 import { Output, type OutputShape, type RecordedLine } from "../src/Output.js"
-import {
-  type CoordinatorEvent,
-  ParallelCoordinator,
-  type ParallelCoordinatorShape,
-  type WorkflowContext
-} from "../src/ParallelCoordinator.js"
+import { ParallelCoordinator, type ParallelCoordinatorShape } from "../src/ParallelCoordinator.js"
 import { RateLimited } from "../src/RateLimited.js"
 import { RunJournal } from "../src/RunJournal.js"
 import type { RunSummary } from "../src/RunSummary.js"
 import * as Shutdown from "../src/Shutdown.js"
+import type { CoordinatorEvent, WorkflowContext } from "../src/Workflow.js"
 import type { WorkflowResult } from "../src/WorkflowResult.js"
 
 /** Lets forked fibers run until they block, without moving the clock. */

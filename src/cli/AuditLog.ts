@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { closeSync, openSync, writeSync } from "node:fs"
-import type { CoordinatorEvent } from "../ParallelCoordinator.js"
+import type { CoordinatorEvent } from "../Workflow.js"
 import type { RunLayout } from "./RunLayout.js"
 
 const line = (fields: Record<string, unknown>) => JSON.stringify({ ...fields, time: new Date().toISOString() }) + "\n"

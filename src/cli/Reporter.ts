@@ -4,7 +4,7 @@ import type { CredentialPoolShape, PoolEvent, PoolStats } from "../CredentialPoo
 import { paint } from "../internal/ansi.js"
 import { formatShort } from "../internal/durationText.js"
 import { Output } from "../Output.js"
-import type { CoordinatorEvent } from "../ParallelCoordinator.js"
+import type { CoordinatorEvent } from "../Workflow.js"
 
 const clock = (epochMillis: number) => new Date(epochMillis).toISOString().slice(11, 19)
 
