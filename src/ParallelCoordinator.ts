@@ -232,7 +232,9 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       // Items started and not yet recorded. An item stopped by interrupting the dispatch runs no
       // handler of its own: the sweep after the dispatch records these as interrupted.
       const inFlight = new Map<number, ItemRun>()
+      const steps = pool === undefined ? undefined : leaseStepsOf(pool)
 
+      /** Records an item's end, giving back the credential it may still hold (after an interruption). */
       const finish = (item: ItemRun, status: ItemStatus, error: string | undefined): Effect.Effect<void> => {
         if (item.recorded) return Effect.void
         item.recorded = true
@@ -242,7 +244,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
         if (item.begun !== undefined) timing.workMillis += nanosToMillis(now - item.begun)
         const slotMillis = nanosToMillis(now - item.slotStart)
         timing.slotMillis += slotMillis
-        return record(item.index, status, () =>
+        const recorded = record(item.index, status, () =>
           new WorkflowResult({
             id: item.id,
             status,
@@ -252,6 +254,9 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
             credentialLabels: item.labels,
             ...(error === undefined ? {} : { error })
           }, true))
+        return item.leased !== undefined && steps !== undefined
+          ? Effect.zipRight(steps.release(item), recorded)
+          : recorded
       }
 
       /** Bookkeeping at the end of one start; the journal hears of every outcome. */
@@ -379,9 +384,8 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       const credentialOptions = { stopWaitingWhen: shutdown.requested }
       const startWith = (item: ItemRun) => (credential: Credential) => startNow(item, Option.some(credential))
       // A credential free at once is leased without an uninterruptible region of its own: the item
-      // holds it, and if the item is interrupted before giving it back, the sweep after the
-      // dispatch does. Waiting for one, and restarts after a 429, go through `withCredential`.
-      const steps = pool === undefined ? undefined : leaseStepsOf(pool)
+      // holds it, and if it is interrupted before giving it back, `finish` does. Waiting for one,
+      // and restarts after a 429, go through `withCredential`.
       const onCredential = (item: ItemRun): Effect.Effect<unknown, unknown, R> =>
         steps === undefined
           ? pool!.withCredential(startWith(item), credentialOptions)
@@ -505,10 +509,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
         return yield* Effect.failCause(dispatchExit.cause)
       }
 
-      for (const item of [...inFlight.values()]) {
-        if (steps !== undefined) yield* steps.release(item)
-        yield* finish(item, "interrupted", "stopped by shutdown")
-      }
+      for (const item of [...inFlight.values()]) yield* finish(item, "interrupted", "stopped by shutdown")
       if (materialized !== undefined && finished !== undefined) {
         for (let index = 0; index < materialized.length; index++) {
           if (finished[index] === 0) {

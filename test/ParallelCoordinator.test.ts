@@ -531,6 +531,29 @@ describe("ParallelCoordinator", () => {
         )
       }))
 
+    it.scoped("a shutdown during retry backoffs leaves no credential held", () =>
+      Effect.gen(function*() {
+        const pool = yield* CredentialPool.make({ credentials: ["s1", "s2"] })
+        yield* withCoordinator((coordinator) =>
+          Effect.gen(function*() {
+            const shutdown = yield* Shutdown.make
+            const fiber = yield* Effect.fork(
+              coordinator.run(["a", "b", "c"], () => Effect.fail("boom"), {
+                concurrency: 2,
+                retries: 3,
+                retryDelay: "10 seconds",
+                shutdown
+              }).pipe(Effect.provideService(CredentialPool, pool))
+            )
+            yield* TestClock.adjust("1 second")
+            yield* shutdown.request("test")
+            const summary = yield* Fiber.join(fiber)
+            assert.deepInclude(summary.stats, { interrupted: 3, failed: 0 })
+            assert.deepInclude(yield* pool.stats, { inUse: 0, available: 2 })
+          })
+        )
+      }))
+
     it.scoped("ends at once when every running item stops within the grace", () =>
       withCoordinator((coordinator) =>
         Effect.gen(function*() {
