@@ -140,4 +140,5 @@ export const sanitizeIdentifier = (input: string): Effect.Effect<WorkflowId, Inv
  * @category predicates
  */
 export const validatePathComponent = (input: string): boolean =>
-  typeof input === "string" && reasonFor(input) === undefined
+  // The allowed alphabet has no separators, dots or colons: the other reasons cannot apply.
+  typeof input === "string" && ALLOWED.test(input) && !RESERVED.test(input)
