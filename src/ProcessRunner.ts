@@ -16,7 +16,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { closeSync, existsSync, openSync, rmSync, writeSync } from "node:fs"
+import { closeSync, constants, existsSync, openSync, rmSync, writeSync } from "node:fs"
 import type { WorkflowId } from "./Identifier.js"
 import { makeLineSplitter } from "./internal/lineSplitter.js"
 import { signalGroup as signalProcessGroup } from "./internal/processes.js"
@@ -92,7 +92,12 @@ export interface ProcessWorkflowOptions {
   readonly stdoutChannel?: Channel | undefined
   /** Called with the pid of each started child (for the journal). */
   readonly onSpawn?: ((id: WorkflowId, attempt: number, pid: number) => Effect.Effect<void>) | undefined
+  /** Applied to every output line before it is logged or printed (e.g. masking secrets). */
+  readonly mask?: ((line: string) => string) | undefined
 }
+
+// Append, create 0600, and never through a symlink planted in the log directory.
+const LOG_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW
 
 const signalGroup = (pid: number, signal: NodeJS.Signals) => Effect.sync(() => signalProcessGroup(pid, signal))
 
@@ -135,6 +140,7 @@ export const processWorkflow = (
   const credentialVar = options.credentialVar ?? "AGENTOS_CREDENTIAL"
   const graceMillis = Duration.toMillis(options.grace ?? "5 seconds")
   const stdoutChannel = options.stdoutChannel ?? "stdout"
+  const mask = options.mask
   const withheld = new Set(options.withheldVars ?? [])
   const baseEnv = Object.fromEntries(
     Object.entries(process.env).filter((entry): entry is [string, string] =>
@@ -157,7 +163,7 @@ export const processWorkflow = (
       // The item's log is opened, written and closed synchronously: small writes cost less so than
       // through the thread pool, whose wake-ups compete with the runner when many short items run.
       const log = yield* Effect.acquireRelease(
-        Effect.sync(() => openSync(path.join(options.logDir, `${context.id}.log`), "a")),
+        Effect.sync(() => openSync(path.join(options.logDir, `${context.id}.log`), LOG_FLAGS, 0o600)),
         (fd) => Effect.sync(() => closeSync(fd))
       )
       const child = yield* Command.start(command).pipe(
@@ -172,8 +178,9 @@ export const processWorkflow = (
       const prefix = `[${context.id}] `
       const relay = (channel: Channel, stream: Stream.Stream<Uint8Array, unknown>) => {
         const splitter = makeLineSplitter()
-        const emit = (lines: ReadonlyArray<string>) => {
-          if (lines.length === 0) return Effect.void
+        const emit = (raw: ReadonlyArray<string>) => {
+          if (raw.length === 0) return Effect.void
+          const lines = mask === undefined ? raw : raw.map(mask)
           const prefixed: Array<string> = []
           for (const line of lines) {
             const limited = parseRateLimitLine(line)

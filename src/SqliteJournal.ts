@@ -113,14 +113,14 @@ const unavailable = (what: string) => (error: SqlError.SqlError | Migrator.Migra
 /**
  * Checks the file before use; a damaged file is moved aside (with its WAL) and reported.
  */
-const checkIntegrity = (filename: string) =>
+const checkIntegrity = (filename: string, readOnly: boolean) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     if (!(yield* Effect.orElseSucceed(fs.exists(filename), () => false))) return
     const problem = yield* Effect.sync((): { readonly corrupt: boolean; readonly detail: string } | undefined => {
       let db: Database.Database | undefined
       try {
-        db = new Database(filename, { fileMustExist: true, timeout: 10_000 })
+        db = new Database(filename, { fileMustExist: true, timeout: 10_000, readonly: readOnly })
         const result = db.pragma("quick_check", { simple: true })
         return result === "ok" ? undefined : { corrupt: true, detail: String(result) }
       } catch (error) {
@@ -138,6 +138,13 @@ const checkIntegrity = (filename: string) =>
       // Not damage (a lock held too long, permissions, ...): report it and leave the file alone.
       return yield* new JournalError({ reason: "Unavailable", detail: `journal ${filename}: ${problem.detail}` })
     }
+    if (readOnly) {
+      return yield* new JournalError({
+        reason: "Corrupt",
+        detail: `journal ${filename} is damaged (${problem.detail}); it was left as it is. ` +
+          `A run moves it aside and starts a new journal (earlier progress is then forgotten).`
+      })
+    }
     const aside = `${filename}.corrupt-${timestampForPath(new Date())}`
     yield* Effect.ignore(fs.rename(filename, aside))
     for (const suffix of ["-wal", "-shm"]) yield* Effect.ignore(fs.rename(filename + suffix, aside + suffix))
@@ -149,30 +156,51 @@ const checkIntegrity = (filename: string) =>
   })
 
 /**
+ * @since 0.1.0
+ * @category models
+ */
+export interface JournalOptions {
+  /**
+   * Open an existing journal for reading only (`status`, `--dry-run`): nothing is created,
+   * migrated or moved aside, and a read-only file is fine. Only `status` is then of use.
+   */
+  readonly readOnly?: boolean | undefined
+}
+
+/**
  * Opens (creating if needed) the journal at `filename` for the life of the scope.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (
-  filename: string
+  filename: string,
+  options: JournalOptions = {}
 ): Effect.Effect<RunJournalShape, JournalError, Scope.Scope | FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    yield* fs.makeDirectory(path.dirname(filename), { recursive: true }).pipe(
-      Effect.mapError((e) => new JournalError({ reason: "Unavailable", detail: `journal: ${e.message}` }))
+    const readOnly = options.readOnly === true
+    if (!readOnly) {
+      yield* fs.makeDirectory(path.dirname(filename), { recursive: true }).pipe(
+        Effect.mapError((e) => new JournalError({ reason: "Unavailable", detail: `journal: ${e.message}` }))
+      )
+    }
+    yield* checkIntegrity(filename, readOnly)
+    const client = yield* SqliteClient.make({ filename, readonly: readOnly }).pipe(
+      Effect.provide(Reactivity.layer),
+      Effect.mapError(unavailable("open the journal"))
     )
-    yield* checkIntegrity(filename)
-    const client = yield* SqliteClient.make({ filename }).pipe(Effect.provide(Reactivity.layer))
     const sql: SqlClient.SqlClient = client
     yield* sql`PRAGMA busy_timeout = 10000`.pipe(Effect.mapError(unavailable("set a busy timeout")))
-    yield* sql`PRAGMA synchronous = NORMAL`.pipe(Effect.mapError(unavailable("configure the journal")))
-    yield* Migrator.make({})({ loader: migrations }).pipe(
-      Effect.provideService(SqlClient.SqlClient, sql),
-      Effect.retry({ times: 3 }),
-      Effect.mapError(unavailable("migrate the journal"))
-    )
+    if (!readOnly) {
+      yield* sql`PRAGMA synchronous = NORMAL`.pipe(Effect.mapError(unavailable("configure the journal")))
+      yield* Migrator.make({})({ loader: migrations }).pipe(
+        Effect.provideService(SqlClient.SqlClient, sql),
+        Effect.retry({ times: 3 }),
+        Effect.mapError(unavailable("migrate the journal"))
+      )
+    }
 
     const me = { pid: process.pid, start: processStartTime(process.pid) ?? null, host: hostname() }
     const fail = (what: string) => Effect.mapError(unavailable(what))
@@ -200,6 +228,9 @@ export const make = (
                   yield* sql`UPDATE runs SET holder_pid = ${me.pid}, holder_start = ${me.start}, holder_host = ${me.host},
                     description = ${request.description}, updated_at = ${now} WHERE run_id = ${request.runId}`
                 }
+                // The run is ours now: attempts still open were left by a runner that died.
+                yield* sql`UPDATE attempts SET finished_at = ${now}, outcome = 'lost'
+                  WHERE run_id = ${request.runId} AND finished_at IS NULL`
                 if (request.fresh) {
                   yield* sql`DELETE FROM items WHERE run_id = ${request.runId}`
                   yield* sql`DELETE FROM attempts WHERE run_id = ${request.runId}`

@@ -2,9 +2,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import { closeSync, openSync, writeSync } from "node:fs"
+import { closeSync, constants, openSync, writeSync } from "node:fs"
 import type { CoordinatorEvent } from "../Workflow.js"
 import type { RunLayout } from "./RunLayout.js"
+
+// Append, create 0600, and never through a symlink planted in the log directory.
+const AUDIT_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW
 
 const line = (fields: Record<string, unknown>) => JSON.stringify({ ...fields, time: new Date().toISOString() }) + "\n"
 
@@ -65,7 +68,8 @@ const auditEntry = (event: CoordinatorEvent): Option.Option<readonly [string, st
  * pool. Events come from one subscriber fiber, one at a time.
  */
 export const makeAuditLog = (
-  layout: RunLayout
+  layout: RunLayout,
+  mask: (text: string) => string = (text) => text
 ): Effect.Effect<(event: CoordinatorEvent) => Effect.Effect<void>, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
@@ -80,10 +84,10 @@ export const makeAuditLog = (
         try {
           let fd = open.get(id)
           if (fd === undefined) {
-            fd = openSync(layout.auditFile(id), "a")
+            fd = openSync(layout.auditFile(id), AUDIT_FLAGS, 0o600)
             open.set(id, fd)
           }
-          writeSync(fd, text)
+          writeSync(fd, mask(text))
         } catch {
           // The audit log is a record, not the run: a full disk must not stop the items.
         }

@@ -7,7 +7,8 @@ import type { JournalError, RunJournalShape, RunStatus } from "../RunJournal.js"
 
 /** The journal to keep runs in, by state directory. Provided by the entry point. */
 export type JournalFor = (
-  stateDir: string
+  stateDir: string,
+  options?: { readonly readOnly?: boolean }
 ) => Effect.Effect<RunJournalShape, JournalError, Scope.Scope | FileSystem.FileSystem | Path.Path>
 
 /** The journal file of a state directory. */
@@ -15,7 +16,7 @@ export const journalFile = (path: Path.Path, stateDir: string): string => path.j
 
 /**
  * A run's status (or the latest run's) for commands that only read: with no journal file there are
- * no runs, and none is created.
+ * no runs, and none is created; an existing journal is opened read-only and left as it is.
  */
 export const readStatus = (
   journalFor: JournalFor,
@@ -26,5 +27,7 @@ export const readStatus = (
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const known = yield* Effect.orElseSucceed(fs.exists(journalFile(path, stateDir)), () => false)
-    return known ? yield* Effect.flatMap(journalFor(stateDir), (journal) => journal.status(runId)) : Option.none()
+    return known
+      ? yield* Effect.flatMap(journalFor(stateDir, { readOnly: true }), (journal) => journal.status(runId))
+      : Option.none()
   })

@@ -11,6 +11,7 @@ import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
 import { CredentialPool, type CredentialPoolShape } from "../CredentialPool.js"
 import { sanitizeIdentifier } from "../Identifier.js"
+import { makeSecretMask } from "../internal/redact.js"
 import { Output } from "../Output.js"
 import { ParallelCoordinator } from "../ParallelCoordinator.js"
 import { processWorkflow } from "../ProcessRunner.js"
@@ -19,11 +20,11 @@ import { RunSummary } from "../RunSummary.js"
 import type { Shutdown } from "../Shutdown.js"
 import * as SpawnServer from "../SpawnServer.js"
 import { makeAuditLog } from "./AuditLog.js"
-import { loadCredentials } from "./Credentials.js"
+import { checkCredentialVar, loadCredentials } from "./Credentials.js"
 import { readItems } from "./Items.js"
 import { type JournalFor, readStatus } from "./JournalAccess.js"
 import { clearProgress, drawProgress, emptyProgress, foldProgress, makePoolNarrator, runMessage } from "./Reporter.js"
-import { makeLayout, resolveStateDir } from "./RunLayout.js"
+import { makeLayout, makeSafeDirectory, prepareStateDir, resolveStateDir } from "./RunLayout.js"
 import { renderSummary } from "./SummaryReport.js"
 import { UsageError } from "./UsageError.js"
 
@@ -107,6 +108,8 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
       : deriveRunName(config.command, itemsSourceOf(config, path))
     const stateDir = yield* resolveStateDir(Option.getOrUndefined(config.stateDir))
     const credentials = yield* loadCredentials(config.credentialsFile, config.credentialsEnv)
+    yield* checkCredentialVar(config.credentialVar)
+    const mask = makeSecretMask(credentials.map((c, i) => ({ label: c.label ?? `key-${i + 1}`, secret: c.secret })))
 
     if (config.dryRun) {
       // A dry run reads the journal if there is one, and creates nothing.
@@ -121,6 +124,7 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
       return 0
     }
 
+    yield* prepareStateDir(stateDir)
     const journal = yield* journalFor(stateDir)
     // A run another live runner holds is refused before anything is created; the journal's lock,
     // taken when the run opens, still settles any race between two runners starting together.
@@ -135,8 +139,8 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
     }
     const startedAt = new Date()
     const layout = yield* makeLayout(stateDir, runId, startedAt)
-    yield* Effect.orDie(fs.makeDirectory(layout.checkpointDir, { recursive: true }))
-    yield* Effect.orDie(fs.makeDirectory(layout.logDir, { recursive: true }))
+    yield* makeSafeDirectory(stateDir, layout.checkpointDir, { empty: config.fresh })
+    yield* makeSafeDirectory(stateDir, layout.logDir)
 
     const pool: Option.Option<CredentialPoolShape> = credentials.length === 0
       ? Option.none()
@@ -151,7 +155,7 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
     const coordinator = yield* ParallelCoordinator
     const events = yield* coordinator.subscribe
     const progress = emptyProgress()
-    const audit = yield* makeAuditLog(layout)
+    const audit = yield* makeAuditLog(layout, mask.apply)
     const consumeRunEvents = Effect.gen(function*() {
       while (true) {
         const event = yield* Queue.take(events)
@@ -186,6 +190,7 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
       withheldVars: Option.toArray(config.credentialsEnv),
       grace: config.grace,
       stdoutChannel: config.json ? "stderr" : "stdout",
+      mask: mask.active ? mask.apply : undefined,
       onSpawn: (id, attempt, pid) => Effect.ignore(journal.attemptProcess(runId, id, attempt, pid))
     })
 
@@ -212,9 +217,17 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
       stateDir: layout.stateDir,
       logDir: layout.logDir
     }
-    const json = JSON.stringify(encoded, null, 2)
-    yield* Effect.ignore(fs.writeFileString(layout.summary, json + "\n"))
-    yield* output.lines("stderr", renderSummary(summary, { logDir: layout.logDir, color: output.color }))
+    const json = mask.apply(JSON.stringify(encoded, null, 2))
+    // Written whole or not at all: a runner killed meanwhile leaves no half summary.
+    const temporary = `${layout.summary}.${process.pid}.tmp`
+    yield* Effect.ignore(Effect.zipRight(
+      fs.writeFileString(temporary, json + "\n", { flag: "wx", mode: 0o600 }),
+      fs.rename(temporary, layout.summary)
+    ))
+    yield* output.lines(
+      "stderr",
+      renderSummary(summary, { logDir: layout.logDir, color: output.color }).map(mask.apply)
+    )
     if (config.json) yield* output.lines("stdout", [json])
 
     if (summary.interrupted) {

@@ -33,7 +33,8 @@ const program = Effect.gen(function*() {
   yield* checkRunOptions(process.argv.slice(2))
   yield* makeCli({
     shutdown,
-    journalFor: (stateDir) => Effect.flatMap(Path.Path, (path) => SqliteJournal.make(journalFile(path, stateDir))),
+    journalFor: (stateDir, options) =>
+      Effect.flatMap(Path.Path, (path) => SqliteJournal.make(journalFile(path, stateDir), options)),
     exitCode,
     emptyItems: countEmptyItems(process.argv.slice(2))
   })(process.argv)
