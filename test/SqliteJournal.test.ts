@@ -349,6 +349,54 @@ layer(NodeContext.layer, { excludeTestServices: true })("SqliteJournal", (it) =>
       assert.strictEqual((yield* itemsById(journal, "keep")).get("a")?.status, "succeeded")
     }))
 
+  it.scoped("attempts a dead runner left open are closed as lost when the run is opened again", () =>
+    Effect.gen(function*() {
+      const { file } = yield* tempJournal
+      const { journal } = yield* openJournal(file)
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* journal.open({ runId: "r", description: "r", fresh: false, items: ["a", "b"] })
+        yield* journal.attemptStarted("r", { id: "a", attempt: 1, label: Option.none(), at: 1_000 })
+        yield* journal.attemptStarted("r", { id: "b", attempt: 1, label: Option.none(), at: 1_000 })
+        yield* journal.attemptFinished("r", {
+          id: "b",
+          attempt: 1,
+          at: 2_000,
+          outcome: "succeeded",
+          exitCode: Option.some(0),
+          signal: Option.none(),
+          error: Option.none()
+        })
+      }))
+      yield* journal.open({ runId: "r", description: "r", fresh: false, items: ["a", "b"] })
+      const db = yield* rawDb(file)
+      const rows = db.prepare("SELECT id, outcome, finished_at IS NOT NULL AS closed FROM attempts ORDER BY id").all()
+      assert.deepStrictEqual(rows, [{ id: "a", outcome: "lost", closed: 1 }, {
+        id: "b",
+        outcome: "succeeded",
+        closed: 1
+      }])
+    }))
+
+  it.scoped("readOnly opens an existing read-only file and leaves a damaged one where it is", () =>
+    Effect.gen(function*() {
+      const { dir, file } = yield* tempJournal
+      yield* Effect.scoped(Effect.gen(function*() {
+        const journal = yield* SqliteJournal.make(file)
+        yield* Effect.scoped(journal.open({ runId: "r", description: "r", fresh: false, items: ["a"] }))
+      }))
+      fs.chmodSync(file, 0o400)
+      const found = yield* Effect.scoped(
+        Effect.flatMap(SqliteJournal.make(file, { readOnly: true }), (j) => j.status(Option.some("r")))
+      )
+      assert.deepStrictEqual(Option.map(found, (r) => r.items.map((i) => i.id)), Option.some(["a"]))
+      fs.chmodSync(file, 0o600)
+      fs.writeFileSync(file, Buffer.alloc(4096, 1))
+      const failed = yield* Effect.flip(Effect.scoped(SqliteJournal.make(file, { readOnly: true })))
+      assert.strictEqual(failed.reason, "Corrupt")
+      assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.includes("corrupt")), [])
+      assert.deepStrictEqual(fs.readFileSync(file), Buffer.alloc(4096, 1))
+    }))
+
   it.scoped("a run held by another live process is refused (RunLocked, naming the run and the holder)", () =>
     Effect.gen(function*() {
       const { file } = yield* tempJournal
