@@ -336,13 +336,14 @@ describe("journal", () => {
     expect(startsOf(sb.work, "cj-2")).toBe(1)
     expect(fs.readFileSync(path.join(sb.stateDir, aside[0]!)).equals(garbage), "and left alone").toBe(true)
 
-    // status meets a damaged journal the same way
+    // status reports a damaged journal too, but only reads: it leaves the file where it is (issue 9)
     const other = path.join(sb.dir, "other-state")
     fs.mkdirSync(other)
     fs.writeFileSync(path.join(other, "journal.db"), garbage)
     const status = await sb.cli(["status", "--state-dir", other])
     expectExit(status, 2)
     expect(stripAnsi(status.stderr)).toMatch(/corrupt|damaged|malformed/i)
-    expect(fs.readdirSync(other).filter((name) => name.startsWith("journal.db.corrupt-"))).toHaveLength(1)
+    expect(fs.readdirSync(other).filter((name) => name.startsWith("journal.db.corrupt-"))).toHaveLength(0)
+    expect(fs.readFileSync(path.join(other, "journal.db")).equals(garbage), "left byte for byte").toBe(true)
   })
 })
