@@ -85,6 +85,22 @@ describe("run: secrets and state files (issue 9)", () => {
     expect(fs.readdirSync(target)).toEqual([])
   })
 
+  it("refuses a state dir owned by another user (exit 2), creating nothing in it", async () => {
+    const sb = sandbox()
+    // As root, a sandbox dir given to nobody; as another user, a directory root owns.
+    const root = process.getuid?.() === 0
+    const stateDir = root ? path.join(sb.dir, "foreign") : "/"
+    if (root) {
+      fs.mkdirSync(stateDir)
+      fs.chownSync(stateDir, 65534, 65534)
+    }
+    const before = fs.readdirSync(stateDir)
+    const r = await sb.cli(["run", "--state-dir", stateDir, "--item", "a", "--", "true"])
+    expectExit(r, 2)
+    expect(r.stderr).toContain("owned by")
+    expect(fs.readdirSync(stateDir)).toEqual(before)
+  })
+
   it("--fresh forgets the run's checkpoint databases", async () => {
     const sb = sandbox()
     const cmd = [
