@@ -232,6 +232,31 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
             ...(error === undefined ? {} : { error })
           }, true))
 
+      /**
+       * Counts the items a shutdown kept from starting, in one pass: no journal write (the journal
+       * has them `pending` since the run opened, and a rerun runs them) and no event (nothing to
+       * audit: they never started), so the shutdown takes no longer for a million of them.
+       */
+      const recordNeverStarted = (ids: ReadonlyArray<string>, done: Uint8Array) => {
+        for (let index = 0; index < ids.length; index++) {
+          if (done[index] !== 0) continue
+          done[index] = 1
+          counters.completed++
+          counters.interrupted++
+          if (keepResults) {
+            results[index] = new WorkflowResult({
+              id: ids[index]!,
+              status: "interrupted",
+              attempts: 0,
+              rateLimits: 0,
+              duration: Duration.zero,
+              credentialLabels: [],
+              error: "not started: shutting down"
+            }, true)
+          }
+        }
+      }
+
       // Items started and not yet recorded. An item stopped by interrupting the dispatch runs no
       // handler of its own: the sweep after the dispatch records these as interrupted.
       const inFlight = new Map<number, ItemRun>()
@@ -467,6 +492,8 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
           const id = rawId as WorkflowId
           const earlier = previous.get(id)
           if (earlier?.status === "succeeded") return recordUnstarted(rawId, index, "skipped")
+          // Left to the sweep after the dispatch, which counts every never-started item at once.
+          if (stopping && finished !== undefined) return Effect.void
           if (stopping) return recordUnstarted(rawId, index, "interrupted", "not started: shutting down")
           // Attempt numbers go on from earlier runs of the same name.
           const item = new ItemRun(id, index, earlier?.attempts ?? 0, nowNanos())
@@ -517,13 +544,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       }
 
       for (const item of [...inFlight.values()]) yield* finish(item, "interrupted", "stopped by shutdown")
-      if (materialized !== undefined && finished !== undefined) {
-        for (let index = 0; index < materialized.length; index++) {
-          if (finished[index] === 0) {
-            yield* recordUnstarted(materialized[index]!, index, "interrupted", "not started: shutting down")
-          }
-        }
-      }
+      if (materialized !== undefined && finished !== undefined) recordNeverStarted(materialized, finished)
 
       const usage = pool === undefined ? [] : yield* pool.usage
       const runEnd = nowNanos()

@@ -36,4 +36,31 @@ describe("run: limits", () => {
     expectExit(r, 2)
     expect(stripAnsi(r.stderr)).toContain("at most 596h")
   })
+
+  it(
+    "SIGINT with 100k items pending: exit within grace + a few seconds, no audit file for never-started items",
+    async () => {
+      const sb = sandbox()
+      const ids = Array.from({ length: 100_000 }, (_, i) => `item-${i}`)
+      const itemsFile = sb.file("items.txt", ids.join("\n") + "\n")
+      const child = sb.file("slow.sh", "#!/bin/sh\necho started\nexec sleep 30\n")
+      fs.chmodSync(child, 0o755)
+      const cli = sb.start(["--items", itemsFile, "-p", "8", "--grace", "1s"], [child], { timeoutMs: 120_000 })
+      await cli.waitFor(({ stdout }) => stdout.includes("started"), "a first item started", 60_000)
+      const signalledAt = performance.now()
+      cli.signal("SIGINT")
+      const r = await cli.result
+      expectExit(r, 130)
+      expect(r.exitedAt - signalledAt, `from SIGINT to exit (ms)\n${explain(r)}`).toBeLessThan(6_000)
+      const dirs = fs.readdirSync(path.join(sb.stateDir, "logs", "parallel"))
+      const logDir = path.join(sb.stateDir, "logs", "parallel", dirs[0]!)
+      const audits = fs.readdirSync(logDir).filter((f) => f.startsWith("workflow-audit-"))
+      expect(audits.length, "audit files only for items that started").toBeLessThanOrEqual(8)
+      expect(audits.length).toBeGreaterThan(0)
+      const summary = JSON.parse(fs.readFileSync(path.join(logDir, "summary.json"), "utf8"))
+      expect(summary.stats.total).toBe(100_000)
+      expect(summary.stats.interrupted).toBe(100_000)
+    },
+    150_000
+  )
 })
