@@ -24,6 +24,7 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { clampCooldownMillis, sleepLong } from "./internal/timers.js"
 import { isRateLimited, type RateLimited } from "./RateLimited.js"
 
 /**
@@ -192,7 +193,7 @@ export interface CredentialPoolOptions {
   readonly credentials: ReadonlyArray<CredentialInput>
   /** Holders one credential may have at once. @default 1 (exclusive) */
   readonly perCredential?: number | undefined
-  /** Cooldown after a 429 that came without a retry-after. @default "60 seconds" */
+  /** Cooldown after a 429 that came without a retry-after. Every cooldown is at most 24 hours. @default "60 seconds" */
   readonly backoff?: Duration.DurationInput | undefined
   /** Largest random delay added to a cooldown (never more than 10% of it). @default "250 millis" */
   readonly maxJitter?: Duration.DurationInput | undefined
@@ -430,7 +431,8 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
 
     const coolIndex = (index: number, retryAfter: Duration.DurationInput | undefined) =>
       Effect.gen(function*() {
-        const base = retryAfter === undefined ? backoffMillis : Math.max(0, Duration.toMillis(retryAfter))
+        // At most 24 hours, whatever the API said (a retry-after of 1e20 s is not a date).
+        const base = clampCooldownMillis(retryAfter === undefined ? backoffMillis : Duration.toMillis(retryAfter))
         const jitterCap = Math.min(maxJitterMillis, base * 0.1)
         const jitter = jitterCap > 0 ? Math.ceil(yield* Random.nextRange(0, jitterCap)) : 0
         const cooldown = Math.ceil(base) + jitter
@@ -451,7 +453,7 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
         if (!extended) return
         // Interruptible even when the 429 is reported from an uninterruptible region, so that
         // closing the pool's scope does not wait out the cooldown.
-        yield* Effect.sleep(Duration.millis(cooldown)).pipe(
+        yield* sleepLong(Duration.millis(cooldown)).pipe(
           Effect.zipRight(cooledDown(index)),
           Effect.interruptible,
           Effect.forkIn(scope)
@@ -534,14 +536,19 @@ export const make = (options: CredentialPoolOptions): Effect.Effect<CredentialPo
       const stopWhen = leaseOptions?.stopWaitingWhen
       let waiting: Effect.Effect<number, CredentialUnavailable> = Deferred.await(waiter.deferred)
       if (maxWait !== undefined) {
-        waiting = Effect.timeoutFail(waiting, {
-          duration: maxWait,
-          onTimeout: () =>
-            new CredentialUnavailable({
-              reason: "WaitTimedOut",
-              detail: `waited ${Duration.format(maxWait)} with all ${labels.length} credentials leased or cooling`
-            })
-        })
+        // A race, not `timeoutFail`: a maxWait beyond Node's timer limit must still end.
+        waiting = Effect.raceFirst(
+          waiting,
+          Effect.zipRight(
+            sleepLong(maxWait),
+            Effect.fail(
+              new CredentialUnavailable({
+                reason: "WaitTimedOut",
+                detail: `waited ${Duration.format(maxWait)} with all ${labels.length} credentials leased or cooling`
+              })
+            )
+          )
+        )
       }
       if (stopWhen !== undefined) {
         waiting = Effect.raceFirst(

@@ -29,6 +29,7 @@ import {
 } from "./CredentialPool.js"
 import { sanitizeIdentifier, validatePathComponent, type WorkflowId } from "./Identifier.js"
 import { forEachStream } from "./internal/forEachStream.js"
+import { clampCooldownMillis, keepAlive, MAX_COOLDOWN_MILLIS, MAX_TIMER_MILLIS, sleepLong } from "./internal/timers.js"
 import { Output } from "./Output.js"
 import { ProgressStats } from "./ProgressStats.js"
 import { isRateLimited, RateLimited } from "./RateLimited.js"
@@ -188,6 +189,8 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
         journal === undefined ? Effect.void : Effect.orDie(Effect.asVoid(f(journal)))
       const previous = Option.match(opened, { onNone: () => new Map(), onSome: (run) => run.items })
 
+      // Whatever wait is left without a timer, the process does not end before the run does.
+      yield* keepAlive
       const startedAt = yield* DateTime.now
       const clock = yield* Effect.clock
       const nowNanos = () => clock.unsafeCurrentTimeNanos()
@@ -228,6 +231,31 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
             credentialLabels: [],
             ...(error === undefined ? {} : { error })
           }, true))
+
+      /**
+       * Counts the items a shutdown kept from starting, in one pass: no journal write (the journal
+       * has them `pending` since the run opened, and a rerun runs them) and no event (nothing to
+       * audit: they never started), so the shutdown takes no longer for a million of them.
+       */
+      const recordNeverStarted = (ids: ReadonlyArray<string>, done: Uint8Array) => {
+        for (let index = 0; index < ids.length; index++) {
+          if (done[index] !== 0) continue
+          done[index] = 1
+          counters.completed++
+          counters.interrupted++
+          if (keepResults) {
+            results[index] = new WorkflowResult({
+              id: ids[index]!,
+              status: "interrupted",
+              attempts: 0,
+              rateLimits: 0,
+              duration: Duration.zero,
+              credentialLabels: [],
+              error: "not started: shutting down"
+            }, true)
+          }
+        }
+      }
 
       // Items started and not yet recorded. An item stopped by interrupting the dispatch runs no
       // handler of its own: the sweep after the dispatch records these as interrupted.
@@ -334,10 +362,14 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
         }
         item.keepsGrace = true
         item.begun = begun
-        const body = timeout === undefined ? workflow(context) : Effect.timeoutFail(workflow(context), {
-          duration: timeout,
-          onTimeout: () => new TimedOut({ after: timeout })
-        })
+        const body = timeout === undefined
+          ? workflow(context)
+          : Duration.toMillis(timeout) <= MAX_TIMER_MILLIS
+          ? Effect.timeoutFail(workflow(context), {
+            duration: timeout,
+            onTimeout: () => new TimedOut({ after: timeout })
+          })
+          : Effect.raceFirst(workflow(context), Effect.zipRight(sleepLong(timeout), new TimedOut({ after: timeout })))
         // The journal must hear of every end, an interrupted one too, which only `onExit`
         // guarantees. Without it, a failed start is counted here and a successful one (the item's
         // last) by `finish`.
@@ -373,7 +405,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
           (e) =>
             Effect.zipRight(
               Effect.raceFirst(
-                Effect.sleep(e.retryAfter ?? backoff),
+                Effect.sleep(Duration.millis(clampCooldownMillis(Duration.toMillis(e.retryAfter ?? backoff)))),
                 Effect.zipRight(shutdown.requested, new Stopped())
               ),
               withoutPool(item, restarts + 1)
@@ -412,7 +444,10 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
           Schedule.jittered,
           // Whole milliseconds: a fractional delay moves a TestClock to an instant where
           // Clock.currentTimeNanos throws (BigInt of a fraction).
-          Schedule.modifyDelay((_, delay) => Duration.millis(Math.round(Duration.toMillis(delay)))),
+          // and at most a day, or a long series of retries would outgrow Node's timers.
+          Schedule.modifyDelay((_, delay) =>
+            Duration.millis(Math.min(MAX_COOLDOWN_MILLIS, Math.round(Duration.toMillis(delay))))
+          ),
           Schedule.whileInput((error: unknown) => willRetry(item, error))
         )
       const willRetry = (item: ItemRun, error: unknown) =>
@@ -457,6 +492,8 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
           const id = rawId as WorkflowId
           const earlier = previous.get(id)
           if (earlier?.status === "succeeded") return recordUnstarted(rawId, index, "skipped")
+          // Left to the sweep after the dispatch, which counts every never-started item at once.
+          if (stopping && finished !== undefined) return Effect.void
           if (stopping) return recordUnstarted(rawId, index, "interrupted", "not started: shutting down")
           // Attempt numbers go on from earlier runs of the same name.
           const item = new ItemRun(id, index, earlier?.attempts ?? 0, nowNanos())
@@ -494,10 +531,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
         stopping = true
         yield* publish(() => CoordinatorEvent.ShutdownStarted({ running: counters.running, grace }))
         const forced = Effect.zipRight(shutdown.forced, publish(() => CoordinatorEvent.ShutdownForced()))
-        yield* Effect.raceFirst(
-          Effect.timeout(Fiber.await(dispatcher), grace).pipe(Effect.ignore),
-          forced
-        )
+        yield* Effect.raceFirst(Effect.raceFirst(Fiber.await(dispatcher), sleepLong(grace)), forced)
         if (counters.running > 0) yield* publish(() => CoordinatorEvent.ShutdownStopping({ running: counters.running }))
         yield* Effect.uninterruptible(Fiber.interrupt(dispatcher))
       })
@@ -510,13 +544,7 @@ export const make: Effect.Effect<ParallelCoordinatorShape, never, Output> = Effe
       }
 
       for (const item of [...inFlight.values()]) yield* finish(item, "interrupted", "stopped by shutdown")
-      if (materialized !== undefined && finished !== undefined) {
-        for (let index = 0; index < materialized.length; index++) {
-          if (finished[index] === 0) {
-            yield* recordUnstarted(materialized[index]!, index, "interrupted", "not started: shutting down")
-          }
-        }
-      }
+      if (materialized !== undefined && finished !== undefined) recordNeverStarted(materialized, finished)
 
       const usage = pool === undefined ? [] : yield* pool.usage
       const runEnd = nowNanos()

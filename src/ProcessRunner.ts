@@ -20,6 +20,7 @@ import { closeSync, constants, existsSync, openSync, rmSync, writeSync } from "n
 import type { WorkflowId } from "./Identifier.js"
 import { makeLineSplitter } from "./internal/lineSplitter.js"
 import { signalGroup as signalProcessGroup } from "./internal/processes.js"
+import { clampCooldownMillis } from "./internal/timers.js"
 import { type Channel, Output } from "./Output.js"
 import { RateLimited } from "./RateLimited.js"
 import type { Workflow, WorkflowContext } from "./Workflow.js"
@@ -46,7 +47,9 @@ export const parseRateLimitLine = (line: string): Option.Option<Option.Option<Du
   if (match === null) return Option.none()
   const seconds = match[1]
   return Option.some(
-    seconds === undefined ? Option.none() : Option.some(Duration.millis(Math.round(Number(seconds) * 1000)))
+    seconds === undefined
+      ? Option.none()
+      : Option.some(Duration.millis(clampCooldownMillis(Math.round(Number(seconds) * 1000))))
   )
 }
 

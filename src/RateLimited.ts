@@ -6,6 +6,7 @@
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { clampCooldownMillis } from "./internal/timers.js"
 
 /**
  * A workflow fails with this when the API answered HTTP 429. The credential pool cools the
@@ -76,7 +77,8 @@ const parseHttpDate = (value: string): number =>
 /**
  * Reads how long to wait from HTTP response headers: `retry-after-ms` (milliseconds) first, then
  * `retry-after` as seconds (decimals allowed) or as an HTTP-date (IMF-fixdate, RFC 850 or asctime,
- * all GMT). A date in the past gives zero; a missing or unreadable header gives `None`.
+ * all GMT). A date in the past gives zero; a wait over 24 hours (`retry-after: 1e20`) gives 24 hours,
+ * the longest cooldown the pool gives; a missing or unreadable header gives `None`.
  *
  * @since 0.1.0
  * @category parsers
@@ -87,11 +89,11 @@ export const parseRetryAfter = (
 ): Option.Option<Duration.Duration> => {
   const ms = header(headers, "retry-after-ms")
   if (ms !== undefined && NUMBER.test(ms)) {
-    return Option.some(Duration.millis(Number(ms)))
+    return Option.some(Duration.millis(clampCooldownMillis(Number(ms))))
   }
   const value = header(headers, "retry-after")
   if (value === undefined) return Option.none()
-  if (NUMBER.test(value)) return Option.some(Duration.millis(Math.round(Number(value) * 1000)))
+  if (NUMBER.test(value)) return Option.some(Duration.millis(clampCooldownMillis(Math.round(Number(value) * 1000))))
   const date = parseHttpDate(value)
-  return Number.isNaN(date) ? Option.none() : Option.some(Duration.millis(Math.max(0, date - now)))
+  return Number.isNaN(date) ? Option.none() : Option.some(Duration.millis(clampCooldownMillis(date - now)))
 }

@@ -2,11 +2,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { CredentialPoolShape, PoolEvent, PoolStats } from "../CredentialPool.js"
 import { paint } from "../internal/ansi.js"
-import { formatShort } from "../internal/durationText.js"
+import { formatInstant, formatShort } from "../internal/durationText.js"
 import { Output } from "../Output.js"
 import type { CoordinatorEvent } from "../Workflow.js"
-
-const clock = (epochMillis: number) => new Date(epochMillis).toISOString().slice(11, 19)
 
 /**
  * Decides which pool changes get a `[COORDINATOR]` message. A message is printed once per change
@@ -20,7 +18,7 @@ export const makePoolNarrator = (total: number) => {
     if (event._tag === "RateLimited") {
       return Option.some(
         `${event.label} rate limited: cooling for ${formatShort(event.cooldownMillis)} (until ${
-          clock(event.until)
+          formatInstant(event.until, now)
         } UTC)`
       )
     }
@@ -40,7 +38,7 @@ export const makePoolNarrator = (total: number) => {
           `All ${total} credentials cooling: pausing until ${
             Option.match(event.nextDeadline, {
               onNone: () => "one is free",
-              onSome: (at) => `${clock(at)} UTC (in ${formatShort(Math.max(0, at - now))})`
+              onSome: (at) => `${formatInstant(at, now)} UTC (in ${formatShort(Math.max(0, at - now))})`
             })
           }`
         )

@@ -50,7 +50,16 @@ const layer = Layer.mergeAll(
 )
 const output = Output.makeConsole()
 
+let ended = false
+// The program ends through its result (a run through its summary): a process that runs out of work
+// before that is a wait left without a timer, never a success.
+process.on("beforeExit", () => {
+  if (ended) return
+  Effect.runSync(output.lines("stderr", ["agentos-parallel: internal error: stalled with work unfinished"]))
+  process.exit(70)
+})
 Effect.runFork(program.pipe(Effect.provide(layer))).addObserver((exit) => {
+  ended = true
   const code = Exit.match(exit, {
     onSuccess: (code) => code,
     onFailure: (cause) => {
