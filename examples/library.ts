@@ -7,13 +7,13 @@
 import { NodeRuntime } from "@effect/platform-node"
 import {
   CredentialPool,
-  MockProvider,
   Output,
   ParallelCoordinator,
   parseRetryAfter,
   RateLimited,
   type WorkflowContext
 } from "agentos-parallel"
+import { MockProvider } from "agentos-parallel/testing"
 import { Effect, Layer, Redacted } from "effect"
 
 const callModel = (baseUrl: string, context: WorkflowContext) =>

@@ -4,7 +4,9 @@
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { clampCooldownMillis } from "./internal/timers.js"
 
@@ -27,12 +29,16 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
 }
 
 /**
- * `true` for a {@link RateLimited} failure.
+ * `true` for a {@link RateLimited} failure, told by its `_tag` on a yieldable error (an `Effect`)
+ * whose `retryAfter` is absent or a `Duration`, not by `instanceof`: a `RateLimited` made by a
+ * second copy of this package counts too.
  *
  * @since 0.1.0
  * @category refinements
  */
-export const isRateLimited = (u: unknown): u is RateLimited => u instanceof RateLimited
+export const isRateLimited = (u: unknown): u is RateLimited =>
+  Predicate.isTagged(u, "RateLimited") && Effect.isEffect(u) &&
+  (!Predicate.hasProperty(u, "retryAfter") || u.retryAfter === undefined || Duration.isDuration(u.retryAfter))
 
 /**
  * Anything that can answer a header by name: fetch `Headers`, a Node `IncomingHttpHeaders`

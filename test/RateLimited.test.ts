@@ -39,6 +39,19 @@ describe("RateLimited", () => {
     assert.isFalse(isRateLimited(undefined))
   })
 
+  it("isRateLimited recognises a RateLimited from a second copy of the package (by _tag, not instanceof)", () => {
+    // What a second copy's class looks like: another class, the same tag and fields.
+    class OtherCopy extends Schema.TaggedError<OtherCopy>()("RateLimited", {
+      retryAfter: Schema.optional(Schema.DurationFromSelf)
+    }) {}
+    assert.isTrue(isRateLimited(new OtherCopy()))
+    assert.isTrue(isRateLimited(new OtherCopy({ retryAfter: Duration.seconds(3) })))
+    class NotDuration extends Schema.TaggedError<NotDuration>()("RateLimited", { retryAfter: Schema.Number }) {}
+    assert.isFalse(isRateLimited(new NotDuration({ retryAfter: 3 })))
+    class OtherTag extends Schema.TaggedError<OtherTag>()("Limited", {}) {}
+    assert.isFalse(isRateLimited(new OtherTag()))
+  })
+
   it("round-trips through its schema", () => {
     const error = new RateLimited({ retryAfter: Duration.seconds(2) })
     const decoded = Schema.decodeUnknownSync(RateLimited)(Schema.encodeSync(RateLimited)(error))
