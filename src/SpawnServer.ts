@@ -90,6 +90,7 @@ const serve = (childProcess: typeof import("node:child_process"), proc: NodeJS.P
   // A Ctrl+C reaches the whole foreground group, this server included: the runner decides.
   proc.on("SIGINT", () => {})
   proc.on("SIGTERM", () => {})
+  proc.on("SIGHUP", () => {})
   proc.on("disconnect", () => proc.exit(0))
   proc.on("message", (request: Request) => {
     const id = request[1]

@@ -16,3 +16,7 @@ export const exitCodeOf = {
       ? Option.none()
       : Option.some(error instanceof Error ? error.message : String(error))
 }
+
+/** The exit code of a run stopped by a signal (SPEC "Exit codes"): 129 SIGHUP, 143 SIGTERM, 130 otherwise. */
+export const signalExitCode = (signal: string | undefined): number =>
+  signal === "SIGHUP" ? 129 : signal === "SIGTERM" ? 143 : 130

@@ -21,6 +21,7 @@ import type { Shutdown } from "../Shutdown.js"
 import * as SpawnServer from "../SpawnServer.js"
 import { makeAuditLog } from "./AuditLog.js"
 import { checkCredentialVar, loadCredentials } from "./Credentials.js"
+import { signalExitCode } from "./ExitCode.js"
 import { readItems } from "./Items.js"
 import { type JournalFor, readStatus } from "./JournalAccess.js"
 import { clearProgress, drawProgress, emptyProgress, foldProgress, makePoolNarrator, runMessage } from "./Reporter.js"
@@ -67,7 +68,7 @@ const itemsSourceOf = (config: RunConfig, path: Path.Path) =>
   ])
 
 /**
- * `agentos-parallel run`: returns the process exit code (0, 1, 130, 143), or fails with a usage
+ * `agentos-parallel run`: returns the process exit code (0, 1, 129, 130, 143), or fails with a usage
  * or journal error (exit 2).
  */
 export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: JournalFor): Effect.Effect<
@@ -235,7 +236,7 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
       yield* output.coordinator(
         `Stopped: ${summary.stats.interrupted} item(s) interrupted; run the same command again to resume`
       )
-      return Option.getOrUndefined(reason) === "SIGTERM" ? 143 : 130
+      return signalExitCode(Option.getOrUndefined(reason))
     }
     return summary.stats.failed > 0 ? 1 : 0
   }))

@@ -13,7 +13,7 @@ import * as SpawnServer from "../SpawnServer.js"
 import * as SqliteJournal from "../SqliteJournal.js"
 import { checkRunOptions, countEmptyItems, requireSeparator } from "./Argv.js"
 import { makeCli } from "./Cli.js"
-import { exitCodeOf } from "./ExitCode.js"
+import { exitCodeOf, signalExitCode } from "./ExitCode.js"
 import { journalFile } from "./JournalAccess.js"
 
 const shutdown = Shutdown.unsafeMake()
@@ -21,11 +21,13 @@ let signals = 0
 const onSignal = (signal: NodeJS.Signals) => {
   signals++
   // A third signal means the user has run out of patience: leave now.
-  if (signals >= 3) process.exit(signal === "SIGTERM" ? 143 : 130)
+  if (signals >= 3) process.exit(signalExitCode(signal))
   shutdown.unsafeRequest(signal)
 }
 process.on("SIGINT", onSignal)
 process.on("SIGTERM", onSignal)
+// A hangup (the terminal or the ssh session went away) is a request to stop like SIGTERM.
+process.on("SIGHUP", onSignal)
 
 const program = Effect.gen(function*() {
   const exitCode = yield* Ref.make(0)
