@@ -81,14 +81,24 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
 
-    const checked = yield* readItems(config.itemsFile, [...config.items, ...Array(config.emptyItems).fill("")])
-    if (checked.invalid.length > 0) {
+    // A signal while the items are read (a FIFO with no writer blocks) ends the run before it starts.
+    const read = yield* Effect.raceFirst(
+      Effect.map(readItems(config.itemsFile, [...config.items, ...Array(config.emptyItems).fill("")]), Option.some),
+      Effect.as(shutdown.requested, Option.none())
+    )
+    if (Option.isNone(read)) return Option.getOrUndefined(yield* shutdown.reason) === "SIGTERM" ? 143 : 130
+    const checked = read.value
+    if (checked.invalidCount > 0) {
+      const more = checked.invalidCount - checked.invalid.length
       yield* output.lines(
         "stderr",
-        checked.invalid.map(({ error, origin }) => `[COORDINATOR] ${origin}: ${error.message} (${error.reason})`)
+        [
+          ...checked.invalid.map(({ error, origin }) => `[COORDINATOR] ${origin}: ${error.message} (${error.reason})`),
+          ...(more > 0 ? [`[COORDINATOR] ... and ${more} more invalid id${more === 1 ? "" : "s"}`] : [])
+        ]
       )
       return yield* new UsageError({
-        detail: `${checked.invalid.length} invalid id${checked.invalid.length === 1 ? "" : "s"}; nothing ran`
+        detail: `${checked.invalidCount} invalid id${checked.invalidCount === 1 ? "" : "s"}; nothing ran`
       })
     }
     if (checked.ids.length === 0) {

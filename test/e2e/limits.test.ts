@@ -1,4 +1,5 @@
 // Issue 9: limits, sizes and scale attacked — a retry-after beyond Node's timer limit.
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
@@ -63,4 +64,24 @@ describe("run: limits", () => {
     },
     150_000
   )
+
+  it("--items reads a FIFO as a stream; /dev/zero is refused at once; invalid ids are listed up to 20", async () => {
+    const sb = sandbox()
+    const fifo = path.join(sb.dir, "items.fifo")
+    spawnSync("mkfifo", [fifo])
+    const writer = spawn("sh", ["-c", `printf 'a\\nb\\n' > ${fifo}`])
+    const r = await sb.run(["--items", fifo], ["true"])
+    writer.kill()
+    expectExit(r, 0)
+    const zero = await sb.run(["--items", "/dev/zero"], ["true"], { timeoutMs: 20_000 })
+    expectExit(zero, 2)
+    expect(stripAnsi(zero.stderr)).toContain("longer than 4096 characters")
+    const bad = sb.file("bad.txt", Array.from({ length: 1000 }, (_, i) => `bad id ${i}`).join("\n") + "\n")
+    const invalid = await sb.run(["--items", bad], ["true"])
+    expectExit(invalid, 2)
+    const listed = stripAnsi(invalid.stderr).split("\n").filter((l) => l.includes("bad.txt:"))
+    expect(listed.length).toBe(20)
+    expect(stripAnsi(invalid.stderr)).toContain("... and 980 more invalid ids")
+    expect(stripAnsi(invalid.stderr)).toContain("1000 invalid ids")
+  })
 })
