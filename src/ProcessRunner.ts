@@ -19,8 +19,8 @@ import * as Stream from "effect/Stream"
 import { closeSync, constants, existsSync, openSync, rmSync, writeSync } from "node:fs"
 import type { WorkflowId } from "./Identifier.js"
 import { makeLineSplitter } from "./internal/lineSplitter.js"
-import { signalGroup as signalProcessGroup } from "./internal/processes.js"
-import { clampCooldownMillis } from "./internal/timers.js"
+import { groupHasMembers, signalGroup as signalProcessGroup } from "./internal/processes.js"
+import { clampCooldownMillis, sleepLong } from "./internal/timers.js"
 import { type Channel, Output } from "./Output.js"
 import { RateLimited } from "./RateLimited.js"
 import type { Workflow, WorkflowContext } from "./Workflow.js"
@@ -241,9 +241,19 @@ export const processWorkflow = (
       )
 
       const exit = yield* Effect.either(child.exitCode)
-      // Stopping, and the leader is gone: TERM its group once more, so that what it started after
-      // the first TERM (and which holds the output pipes) does not keep the item for the whole grace.
-      if (termSentAt !== undefined) yield* signalGroup(pid, "SIGTERM")
+      // The leader is gone. Whatever it left in its group (a background grandchild, or what it
+      // started after a first TERM) must not outlive the item: TERM the group, KILL it after the
+      // grace (the scope's finalizer does the same should the item be interrupted meanwhile).
+      if (termSentAt !== undefined || groupHasMembers(pid)) {
+        yield* term
+        yield* signalGroup(pid, "SIGTERM")
+        const remaining = Math.max(0, graceMillis - ((yield* Clock.currentTimeMillis) - termSentAt!))
+        yield* Effect.forkScoped(
+          Effect.raceFirst(sleepLong(Duration.millis(remaining)), context.forced).pipe(
+            Effect.zipRight(signalGroup(pid, "SIGKILL"))
+          )
+        )
+      }
       yield* Fiber.join(relays)
       if (exit._tag === "Left") {
         const signal = /signal: (\w+)/.exec(exit.left.message)?.[1] ?? "unknown"

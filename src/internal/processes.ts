@@ -55,6 +55,16 @@ export const signalGroup = (pid: number, signal: NodeJS.Signals): void => {
   }
 }
 
+/** Whether any process (a zombie included) is still in the group led by `pid`: one syscall. */
+export const groupHasMembers = (pid: number): boolean => {
+  try {
+    process.kill(-pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
 /** Whether the group has a member that is not a zombie (zombies wait for a reaper that may be slow or absent). */
 const groupAlive = (pgid: number) => {
   try {
