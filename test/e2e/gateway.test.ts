@@ -47,6 +47,20 @@ const rawRequest = (port: number, text: string): Promise<string> =>
   })
 
 describe("run --gateway", () => {
+  it("is a usage error without credentials, or with a URL that is not http(s)", async () => {
+    const sb = sandbox()
+    const none = await sb.run(["--item", "u1", "--gateway", "http://127.0.0.1:9/v1"], nodeFixture("gateway-probe.mjs"))
+    expectExit(none, 2)
+    expect(none.stderr).toContain("--gateway: expected credentials")
+    const bad = await sb.run(
+      ["--item", "u1", "--credentials-env", "GW_KEYS", "--gateway", "ftp://example.com"],
+      nodeFixture("gateway-probe.mjs"),
+      { env: { GW_KEYS: "sk-u" } }
+    )
+    expectExit(bad, 2)
+    expect(bad.stderr).toContain("--gateway: expected an http(s) URL")
+  })
+
   it("absorbs 429s without restarts: the naive openai client never sees one", async () => {
     const sb = sandbox()
     const url = await startMock(["--keys", "sk-g1,sk-g2", "--limit", "2", "--window", "1s"])
