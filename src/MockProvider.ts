@@ -133,6 +133,19 @@ export interface MockProviderOptions {
    * @default {}
    */
   readonly faults?: MockProviderFaults
+  /**
+   * Requests a key may have accepted in all: past it, the key is answered 429 with an OpenAI
+   * `insufficient_quota` error (the quota, not the rate, is used up). Keys not listed have none.
+   *
+   * @default {}
+   */
+  readonly quotas?: Readonly<Record<string, number>>
+  /**
+   * With `stream: true`, the time between two server-sent events of an answer.
+   *
+   * @default 0
+   */
+  readonly streamInterval?: Duration.DurationInput
 }
 
 /**
@@ -221,6 +234,8 @@ interface Config {
   readonly hangMarker: string
   readonly serverErrorKeys: ReadonlySet<string>
   readonly serverErrorMarker: string
+  readonly quotas: ReadonlyMap<string, number>
+  readonly streamIntervalMs: number
 }
 
 const describe = (u: unknown): string => {
@@ -343,7 +358,9 @@ const validate = (options: MockProviderOptions): Config | ReadonlyArray<string> 
     hangKeys,
     hangMarker,
     serverErrorKeys,
-    serverErrorMarker
+    serverErrorMarker,
+    quotas: new Map(Object.entries(options.quotas ?? {})),
+    streamIntervalMs: Math.max(0, Duration.toMillis(Duration.decode(options.streamInterval ?? 0)))
   }
 }
 
@@ -453,6 +470,7 @@ const readBody = (req: Http.IncomingMessage): Effect.Effect<string, Reply> =>
 
 interface ChatRequest {
   readonly model: string
+  readonly stream: boolean
   readonly lastUserMessage: string
   readonly promptChars: number
 }
@@ -481,7 +499,7 @@ const parseChatRequest = (raw: string): ChatRequest | Reply => {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return errorReply(400, "Expected a JSON object as the request body.", "invalid_request_error", null)
   }
-  const body = json as { model?: unknown; messages?: unknown }
+  const body = json as { model?: unknown; messages?: unknown; stream?: unknown }
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
     return errorReply(400, "messages: expected a non-empty array.", "invalid_request_error", null)
   }
@@ -493,7 +511,12 @@ const parseChatRequest = (raw: string): ChatRequest | Reply => {
     promptChars += text.length
     if ((message as { role?: unknown }).role === "user") lastUserMessage = text
   }
-  return { model: typeof body.model === "string" ? body.model : "mock-model", lastUserMessage, promptChars }
+  return {
+    model: typeof body.model === "string" ? body.model : "mock-model",
+    stream: body.stream === true,
+    lastUserMessage,
+    promptChars
+  }
 }
 
 const tokens = (chars: number): number => Math.max(1, Math.ceil(chars / 4))
@@ -518,6 +541,42 @@ const completion = (request: ChatRequest, n: number): unknown => {
     }
   }
 }
+
+/** A completion as OpenAI streams it: role, content in pieces, then a usage chunk and `[DONE]`. */
+const streamCompletion = (
+  res: Http.ServerResponse,
+  headers: Record<string, string>,
+  answer: ReturnType<typeof completion>,
+  intervalMs: number
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const a = answer as {
+      id: string
+      created: number
+      model: string
+      choices: ReadonlyArray<{ message: { content: string } }>
+      usage: unknown
+    }
+    const base = { id: a.id, object: "chat.completion.chunk", created: a.created, model: a.model }
+    const content = a.choices[0]!.message.content
+    const third = Math.ceil(content.length / 3)
+    const events: Array<unknown> = [
+      { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
+      ...[0, 1, 2].map((i) => ({
+        ...base,
+        choices: [{ index: 0, delta: { content: content.slice(i * third, (i + 1) * third) }, finish_reason: null }]
+      })),
+      { ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+      { ...base, choices: [], usage: a.usage }
+    ]
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...headers })
+    for (const event of events) {
+      if (res.destroyed) return
+      res.write(`data: ${JSON.stringify(event)}\n\n`)
+      if (intervalMs > 0) yield* Effect.sleep(Duration.millis(intervalMs))
+    }
+    res.end("data: [DONE]\n\n")
+  })
 
 const send = (res: Http.ServerResponse, reply: Reply): void => {
   if (res.destroyed || res.writableEnded) return
@@ -659,6 +718,19 @@ export const serve = (options: MockProviderOptions): Effect.Effect<MockProvider,
           state.hung++
           return yield* Effect.never
         }
+        const quota = config.quotas.get(key)
+        if (quota !== undefined && state.accepted >= quota) {
+          state.rateLimited++
+          return send(
+            res,
+            errorReply(
+              429,
+              "You exceeded your current quota, please check your plan and billing details.",
+              "insufficient_quota",
+              "insufficient_quota"
+            )
+          )
+        }
         // The limiter decides at arrival time, as the early check does.
         const wait = consume(config, state, arrived)
         if (wait > 0) {
@@ -677,15 +749,14 @@ export const serve = (options: MockProviderOptions): Effect.Effect<MockProvider,
           ? state.windowStart + config.windowMs - arrived
           : Math.ceil((config.limit * config.windowMs - state.level) / config.limit)
         if (hasLatency) yield* Effect.sleep(config.latency)
-        send(res, {
-          status: 200,
-          headers: {
-            "x-ratelimit-limit-requests": String(config.limit),
-            "x-ratelimit-remaining-requests": String(remaining),
-            "x-ratelimit-reset-requests": `${resetMs / 1000}s`
-          },
-          body: completion(request, ++completions)
-        })
+        const headers = {
+          "x-ratelimit-limit-requests": String(config.limit),
+          "x-ratelimit-remaining-requests": String(remaining),
+          "x-ratelimit-reset-requests": `${resetMs / 1000}s`
+        }
+        const answer = completion(request, ++completions)
+        if (request.stream) return yield* streamCompletion(res, headers, answer, config.streamIntervalMs)
+        send(res, { status: 200, headers, body: answer })
       }).pipe(Effect.catchAll((reply) => Effect.sync(() => send(res, reply))))
 
     // Request fibers live in a FiberSet: closing the scope interrupts them (hung ones included).

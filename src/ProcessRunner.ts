@@ -15,6 +15,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { closeSync, constants, existsSync, openSync, rmSync, writeSync } from "node:fs"
 import type { WorkflowId } from "./Identifier.js"
@@ -97,6 +98,13 @@ export interface ProcessWorkflowOptions {
   readonly onSpawn?: ((id: WorkflowId, attempt: number, pid: number) => Effect.Effect<void>) | undefined
   /** Applied to every output line before it is logged or printed (e.g. masking secrets). */
   readonly mask?: ((line: string) => string) | undefined
+  /**
+   * More variables for one start, on top of the others (e.g. a gateway's URLs and token); the
+   * scope is the start's, so what it hands out can end with the start.
+   */
+  readonly extraEnv?:
+    | ((context: WorkflowContext) => Effect.Effect<Record<string, string>, never, Scope.Scope>)
+    | undefined
 }
 
 // Append, create 0600, and never through a symlink planted in the log directory.
@@ -157,8 +165,11 @@ export const processWorkflow = (
       const output = yield* Output
       const workflowDb = path.join(options.checkpointDir, `${context.id}.db`)
       const [file, ...args] = options.command.map((part) => part.replaceAll("{id}", context.id))
+      const extra = options.extraEnv === undefined ? {} : yield* options.extraEnv(context)
       const command = Command.make(file!, ...args).pipe(
-        Command.env({ ...baseEnv, ...childEnvironment(context, workflowDb, credentialVar) }, { extendEnv: false }),
+        Command.env({ ...baseEnv, ...childEnvironment(context, workflowDb, credentialVar), ...extra }, {
+          extendEnv: false
+        }),
         // Nothing is fed to workflows: their stdin ends at once.
         Command.stdin(Stream.empty),
         Command.runInShell(false)

@@ -20,7 +20,13 @@ export class CredentialUse extends Schema.Class<CredentialUse>("CredentialUse")(
   /** 429s reported on it. */
   rateLimits: Schema.Int,
   /** Total time it spent cooling (JSON: milliseconds). */
-  cooling: Schema.DurationFromMillis
+  cooling: Schema.DurationFromMillis,
+  /** Requests sent upstream on it (gateway mode only). */
+  requests: Schema.optional(Schema.Int),
+  /** Tokens its answers reported (gateway mode only). */
+  tokens: Schema.optional(Schema.Int),
+  /** At the end of the run (gateway mode only). */
+  state: Schema.optional(Schema.Literal("ok", "cooling", "exhausted"))
 }) {}
 
 /**

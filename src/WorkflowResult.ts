@@ -36,5 +36,9 @@ export class WorkflowResult extends Schema.Class<WorkflowResult>("WorkflowResult
   rateLimits: Schema.Int,
   duration: Schema.DurationFromMillis,
   error: Schema.optional(Schema.String),
-  credentialLabels: Schema.Array(Schema.String)
+  credentialLabels: Schema.Array(Schema.String),
+  /** Requests the item made through the gateway (gateway mode only). */
+  requests: Schema.optional(Schema.Int),
+  /** Tokens those requests used, as the answers reported (gateway mode only). */
+  tokens: Schema.optional(Schema.Int)
 }) {}

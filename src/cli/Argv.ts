@@ -50,7 +50,9 @@ const RUN_VALUE_OPTIONS = new Set([
   "--grace",
   "--state-dir",
   "--name",
-  "--log-level"
+  "--log-level",
+  "--gateway",
+  "--gateway-max-wait"
 ])
 const RUN_FLAGS = new Set(["--dry-run", "--fresh", "--json", "--help", "-h", "--version", "--wizard", "--completions"])
 

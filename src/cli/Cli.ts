@@ -6,6 +6,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { parseDurationText } from "../internal/durationText.js"
 import type { Shutdown } from "../Shutdown.js"
@@ -80,8 +81,21 @@ const runOptions = {
     Options.withDefault("AGENTOS_CREDENTIAL")
   ),
   perCredential: wholeNumber("per-credential", 1).pipe(
-    Options.withDescription("Items that may share one credential at once."),
-    Options.withDefault(1)
+    Options.withDescription(
+      "Items that may share one credential at once (default 1); with --gateway, requests in flight per key (default: no bound)."
+    ),
+    Options.optional
+  ),
+  gateway: Options.text("gateway").pipe(
+    Options.withPseudoName("[openai=|anthropic=]URL"),
+    Options.withDescription(
+      "Run a local rate-limit gateway to this upstream API (repeatable, one per API); children call it with a token."
+    ),
+    Options.repeated
+  ),
+  gatewayMaxWait: duration("gateway-max-wait").pipe(
+    Options.withDescription("The longest a gateway request is held waiting for an eligible key."),
+    Options.withDefault(Duration.minutes(10))
   ),
   backoff: duration("backoff").pipe(
     Options.withDescription("Cooldown after a 429 that came without a retry-after."),
@@ -131,7 +145,16 @@ export interface CliContext {
 export const makeCli = (context: CliContext) => {
   const run = Command.make("run", runOptions, (config) =>
     Effect.flatMap(
-      runCommand({ ...config, emptyItems: context.emptyItems }, context.shutdown, context.journalFor),
+      runCommand(
+        {
+          ...config,
+          perCredential: Option.getOrElse(config.perCredential, () => 1),
+          gatewayPerCredential: config.perCredential,
+          emptyItems: context.emptyItems
+        },
+        context.shutdown,
+        context.journalFor
+      ),
       (code) => Ref.set(context.exitCode, code)
     )).pipe(
       Command.withDescription(
@@ -176,7 +199,25 @@ export const makeCli = (context: CliContext) => {
         Options.withDefault("fixed-window")
       ),
       latency: duration("latency").pipe(Options.withDefault(Duration.zero)),
-      port: wholeNumber("port", 0).pipe(Options.withDefault(0))
+      port: wholeNumber("port", 0).pipe(Options.withDefault(0)),
+      quota: Options.text("quota").pipe(
+        Options.withPseudoName("KEY=N"),
+        Options.withDescription("Requests KEY may have accepted before it answers insufficient_quota (repeatable)."),
+        Options.repeated,
+        Options.mapEffect((specs) => {
+          const quotas: Record<string, number> = {}
+          for (const spec of specs) {
+            const m = /^(.+)=(\d+)$/.exec(spec)
+            if (m === null) return Effect.fail(invalid("--quota: expected KEY=N (N a whole number)"))
+            quotas[m[1]!] = Number(m[2])
+          }
+          return Effect.succeed(quotas)
+        })
+      ),
+      streamInterval: duration("stream-interval").pipe(
+        Options.withDescription("With stream: true, the time between two server-sent events."),
+        Options.withDefault(Duration.zero)
+      )
     },
     (config) => Effect.flatMap(mockProviderCommand(config, context.shutdown), (code) => Ref.set(context.exitCode, code))
   ).pipe(

@@ -12,6 +12,8 @@ export interface MockProviderConfig {
   readonly algorithm: "fixed-window" | "token-bucket"
   readonly latency: Duration.DurationInput
   readonly port: number
+  readonly quota?: Readonly<Record<string, number>> | undefined
+  readonly streamInterval?: Duration.DurationInput | undefined
 }
 
 /**
@@ -24,7 +26,16 @@ export const mockProviderCommand = (
 ): Effect.Effect<number, MockProvider.MockProviderError, Output> =>
   Effect.scoped(Effect.gen(function*() {
     const output = yield* Output
-    const provider = yield* MockProvider.serve(config)
+    const provider = yield* MockProvider.serve({
+      keys: config.keys,
+      limit: config.limit,
+      window: config.window,
+      algorithm: config.algorithm,
+      latency: config.latency,
+      port: config.port,
+      ...(config.quota === undefined ? {} : { quotas: config.quota }),
+      ...(config.streamInterval === undefined ? {} : { streamInterval: config.streamInterval })
+    })
     yield* output.lines("stdout", [provider.url])
     yield* output.coordinator(
       `Mock provider listening on ${provider.url} (port ${provider.port}); ${config.keys.length} keys, ` +

@@ -22,6 +22,7 @@ import * as SpawnServer from "../SpawnServer.js"
 import { makeAuditLog } from "./AuditLog.js"
 import { checkCredentialVar, loadCredentials } from "./Credentials.js"
 import { signalExitCode } from "./ExitCode.js"
+import { startGateway } from "./GatewayRun.js"
 import { readItems } from "./Items.js"
 import { type JournalFor, readStatus } from "./JournalAccess.js"
 import { clearProgress, drawProgress, emptyProgress, foldProgress, makePoolNarrator, runMessage } from "./Reporter.js"
@@ -40,6 +41,12 @@ export interface RunConfig {
   readonly credentialsEnv: Option.Option<string>
   readonly credentialVar: string
   readonly perCredential: number
+  /** `--per-credential` as given: with `--gateway`, requests in flight per key (none: no bound). */
+  readonly gatewayPerCredential?: Option.Option<number> | undefined
+  /** `--gateway` values: `[openai=|anthropic=]URL`. */
+  readonly gateway?: ReadonlyArray<string> | undefined
+  /** `--gateway-max-wait` */
+  readonly gatewayMaxWait?: Duration.Duration | undefined
   readonly backoff: Duration.Duration
   readonly retries: number
   readonly timeout: Option.Option<Duration.Duration>
@@ -153,7 +160,18 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
     yield* makeSafeDirectory(stateDir, layout.checkpointDir, { empty: config.fresh })
     yield* makeSafeDirectory(stateDir, layout.logDir)
 
-    const pool: Option.Option<CredentialPoolShape> = credentials.length === 0
+    const gatewayRun = yield* startGateway(
+      {
+        gateway: config.gateway ?? [],
+        gatewayMaxWait: config.gatewayMaxWait ?? Duration.minutes(10),
+        gatewayPerCredential: config.gatewayPerCredential ?? Option.none(),
+        backoff: config.backoff
+      },
+      credentials,
+      output
+    )
+    // With a gateway, items hold no key: the gateway leases one per request.
+    const pool: Option.Option<CredentialPoolShape> = credentials.length === 0 || Option.isSome(gatewayRun)
       ? Option.none()
       : Option.some(
         yield* CredentialPool.make({
@@ -193,7 +211,7 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
       yield* Effect.forkScoped(Effect.repeat(drawProgress(progress, pool), Schedule.spaced("1 second")))
     }
 
-    const workflow = processWorkflow({
+    const processes = processWorkflow({
       command: config.command,
       checkpointDir: layout.checkpointDir,
       logDir: layout.logDir,
@@ -202,8 +220,12 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
       grace: config.grace,
       stdoutChannel: config.json ? "stderr" : "stdout",
       mask: mask.active ? mask.apply : undefined,
-      onSpawn: (id, attempt, pid) => Effect.ignore(journal.attemptProcess(runId, id, attempt, pid))
+      onSpawn: (id, attempt, pid) => Effect.ignore(journal.attemptProcess(runId, id, attempt, pid)),
+      extraEnv: Option.isSome(gatewayRun)
+        ? (context) => gatewayRun.value.gateway.childEnv(context, [config.credentialVar])
+        : undefined
     })
+    const workflow = Option.isSome(gatewayRun) ? gatewayRun.value.wrap(processes) : processes
 
     const run = coordinator.run(checked.ids, workflow, {
       concurrency: config.parallel,
@@ -217,11 +239,12 @@ export const runCommand = (config: RunConfig, shutdown: Shutdown, journalFor: Jo
       fresh: config.fresh,
       backoff: config.backoff
     }).pipe(Effect.provideService(RunJournal, journal))
-    const summary = yield* (Option.isSome(pool) ? Effect.provideService(run, CredentialPool, pool.value) : run).pipe(
+    const finished = yield* (Option.isSome(pool) ? Effect.provideService(run, CredentialPool, pool.value) : run).pipe(
       Effect.tapError(() => Fiber.interrupt(runConsumer))
     )
     yield* Fiber.join(runConsumer)
     yield* clearProgress
+    const summary = Option.isSome(gatewayRun) ? yield* gatewayRun.value.summarize(finished) : finished
 
     const encoded = {
       ...Schema.encodeSync(RunSummary)(summary),

@@ -18,6 +18,7 @@ const note = (r: RunSummary["results"][number]): string => {
   if (r.error !== undefined) parts.push(r.error)
   if (r.rateLimits > 0) parts.push(`${r.rateLimits} rate limit${r.rateLimits === 1 ? "" : "s"} absorbed`)
   if (r.credentialLabels.length > 0) parts.push(`keys ${[...new Set(r.credentialLabels)].join(",")}`)
+  if (r.requests !== undefined) parts.push(`${r.requests} requests, ${r.tokens ?? 0} tokens`)
   return parts.join("; ")
 }
 
@@ -47,7 +48,20 @@ export const renderSummary = (
     `${s.total} items: ${s.succeeded} succeeded, ${s.failed} failed, ${s.interrupted} interrupted, ${s.skipped} skipped` +
       ` in ${formatShort(summary.duration)}`
   )
-  if (summary.credentials.length > 0) {
+  if (summary.credentials.some((c) => c.requests !== undefined)) {
+    lines.push("")
+    lines.push(...table(
+      ["CREDENTIAL", "REQUESTS", "429s ABSORBED", "TOKENS", "TIME COOLING", "STATE"],
+      summary.credentials.map((c) => [
+        c.label,
+        String(c.requests ?? 0),
+        String(c.rateLimits),
+        String(c.tokens ?? 0),
+        formatShort(c.cooling),
+        c.state ?? "ok"
+      ])
+    ))
+  } else if (summary.credentials.length > 0) {
     lines.push("")
     lines.push(...table(
       ["CREDENTIAL", "ITEMS RUN", "429s", "TIME COOLING"],
