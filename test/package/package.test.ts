@@ -27,6 +27,7 @@ const npm = (args: ReadonlyArray<string>, cwd: string): string =>
 
 const consumerSource =
   `import { CredentialPool, Output, ParallelCoordinator, sanitizeIdentifier } from "agentos-parallel"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -46,7 +47,7 @@ const main = program.pipe(
   Effect.scoped,
   Effect.provide(ParallelCoordinator.layer.pipe(Layer.provide(Output.layerSilent)))
 )
-Effect.runPromise(main).then((line) => process.stdout.write("RESULT " + line + "\\n"))
+Effect.runPromise(Effect.flatMap(main, (line) => Console.log("RESULT " + line)))
 `
 
 beforeAll(() => {
